@@ -1,0 +1,114 @@
+package httpapi
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+
+	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/principal"
+	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/usecase/authn"
+)
+
+// guard wraps every route with authentication, rate limiting and
+// authorization, in that order, driven by the route's declaration.
+type guard struct {
+	chain   *authn.Chain
+	limiter port.RateLimiter // nil when rate limiting is off
+	log     *zap.Logger
+	metrics Metrics
+}
+
+func (g *guard) wrap(r Route) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		var p principal.Principal
+		var authErr error
+		authed := false
+		if !r.Public {
+			p, authErr = g.authenticate(c)
+			if authErr == nil {
+				authed = true
+				setPrincipal(c, p)
+			} else if domain.KindOf(authErr) == domain.KindUnavailable {
+				// Infrastructure failure: never a 401, and no budget to charge.
+				return authErr
+			}
+		}
+		if g.limiter != nil && !r.NoRateLimit {
+			key := "ip:" + c.RealIP()
+			if authed {
+				key = p.RateKey()
+			}
+			dec, err := g.limiter.Allow(ctx, key)
+			if err != nil {
+				// Fail open: a Redis outage must not take the API down.
+				g.log.Error("rate limiter unavailable; allowing request", zap.String("request_id", requestID(c)), zap.Error(err))
+				g.metrics.RateLimitError()
+			} else {
+				setRateHeaders(c, dec)
+				if !dec.Allowed {
+					g.metrics.RateLimited(c.Path())
+					return domain.RateLimited(dec.RetryAfter)
+				}
+			}
+		}
+		if authErr != nil {
+			return authErr
+		}
+		if !r.Public {
+			if r.DenyAPIKey && p.Method == principal.MethodAPIKey {
+				return domain.ErrForbidden.WithMessage("API keys cannot be used for this operation")
+			}
+			if !r.AnyAuthenticated && !p.Can(r.Permission) {
+				return domain.ErrForbidden
+			}
+		}
+		return r.Handler(c)
+	}
+}
+
+func (g *guard) authenticate(c echo.Context) (principal.Principal, error) {
+	cred, err := ParseCredential(c.Request().Header)
+	if err != nil {
+		g.metrics.AuthAttempt("malformed", "failure")
+		return principal.Principal{}, err
+	}
+	if cred.Kind == authn.KindNone {
+		return principal.Principal{}, domain.ErrUnauthenticated
+	}
+	p, err := g.chain.Authenticate(c.Request().Context(), cred, ClientOf(c))
+	method := methodName(cred.Kind)
+	switch {
+	case err == nil:
+		g.metrics.AuthAttempt(method, "success")
+	case domain.KindOf(err) == domain.KindUnavailable:
+		g.metrics.AuthAttempt(method, "error")
+	default:
+		g.metrics.AuthAttempt(method, "failure")
+	}
+	return p, err
+}
+
+func methodName(k authn.Kind) string {
+	switch k {
+	case authn.KindBearer:
+		return string(principal.MethodJWT)
+	case authn.KindAPIKey:
+		return string(principal.MethodAPIKey)
+	case authn.KindBasic:
+		return string(principal.MethodBasic)
+	default:
+		return "none"
+	}
+}
+
+func setRateHeaders(c echo.Context, d port.RateDecision) {
+	h := c.Response().Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
+	h.Set("X-RateLimit-Reset", strconv.Itoa(retryAfterSeconds(max(d.ResetAfter, time.Second))))
+}

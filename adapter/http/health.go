@@ -1,0 +1,90 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/m9m/auth/domain"
+)
+
+// ReadinessCheck is one dependency /ready pings. Name appears in the answer,
+// so it must be a plain label ("postgres"), never a DSN.
+type ReadinessCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+type readyBody struct {
+	Envelope
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+func systemRoutes(checks []ReadinessCheck) Routes {
+	return Routes{
+		{Method: http.MethodGet, Path: "/health", Public: true, NoRateLimit: true, Handler: health},
+		{Method: http.MethodGet, Path: "/ready", Public: true, NoRateLimit: true, Handler: ready(checks)},
+		{Method: http.MethodGet, Path: "/api/v1/openapi.yaml", Public: true, Handler: serveOpenAPI},
+	}
+}
+
+func health(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ready pings every dependency concurrently with a short deadline, so a
+// hung dependency makes /ready fail fast instead of hanging the probe.
+func ready(checks []ReadinessCheck) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		results := make(map[string]string, len(checks))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, chk := range checks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				status := "ok"
+				if err := chk.Check(ctx); err != nil {
+					status = "unavailable"
+				}
+				mu.Lock()
+				results[chk.Name] = status
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		var failing []string
+		for _, chk := range checks {
+			if results[chk.Name] != "ok" {
+				failing = append(failing, chk.Name)
+			}
+		}
+		if len(failing) == 0 {
+			return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": results})
+		}
+		msg := "Not ready: "
+		for i, f := range failing {
+			if i > 0 {
+				msg += ", "
+			}
+			msg += f + " unavailable"
+		}
+		c.Response().Header().Set("Retry-After", "5")
+		return c.JSON(http.StatusServiceUnavailable, readyBody{
+			Envelope: Envelope{
+				Error:     http.StatusText(http.StatusServiceUnavailable),
+				Code:      domain.CodeUnavailable,
+				Message:   msg,
+				RequestID: requestID(c),
+			},
+			Status: "unavailable",
+			Checks: results,
+		})
+	}
+}

@@ -1,0 +1,218 @@
+// Package httpapi is m9m's HTTP adapter: the echo server, its middleware
+// (request IDs, security headers, body limit, access log, authentication,
+// rate limiting, authorization), the handlers, the error envelope and the
+// OpenAPI document. It is the only package that knows HTTP status codes.
+package httpapi
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/usecase/authn"
+)
+
+// Settings is the HTTP edge's own configuration, mapped from config by the
+// composition root so this package does not depend on the config layout.
+type Settings struct {
+	Addr              string
+	ReadTimeout       time.Duration
+	ReadHeaderTimeout time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+	MaxBodyBytes      int64
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
+	// TLS, when non-nil, serves HTTPS with this configuration and adds HSTS.
+	TLS *tls.Config
+	// CORS is applied when non-nil.
+	CORS echo.MiddlewareFunc
+}
+
+// Params are the server's dependencies, collected by fx.
+type Params struct {
+	fx.In
+
+	Lifecycle fx.Lifecycle
+	Settings  Settings
+	Log       *zap.Logger
+	Chain     *authn.Chain
+	Routes    []Routes         `group:"routes"`
+	Readiness []ReadinessCheck `group:"readiness"`
+	Limiter   port.RateLimiter `optional:"true"`
+	Metrics   Metrics          `optional:"true"`
+}
+
+// Server is the running HTTP edge.
+type Server struct {
+	echo     *echo.Echo
+	http     *http.Server
+	settings Settings
+	log      *zap.Logger
+	ln       net.Listener
+	table    map[string]Route
+}
+
+// New builds the server and registers its lifecycle with fx.
+func New(p Params) (*Server, error) {
+	s, err := Build(p.Settings, p.Log, p.Chain, p.Limiter, p.Metrics, p.Readiness, p.Routes...)
+	if err != nil {
+		return nil, err
+	}
+	p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
+	return s, nil
+}
+
+// Build assembles the echo instance without fx (tests call it directly).
+func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLimiter, metrics Metrics, checks []ReadinessCheck, groups ...Routes) (*Server, error) {
+	if metrics == nil {
+		metrics = NopMetrics{}
+	}
+	if st.MaxBodyBytes <= 0 {
+		st.MaxBodyBytes = 1 << 20
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Logger.SetOutput(zap.NewStdLog(log).Writer())
+	eh := &errorHandler{log: log, basicEnabled: chain.BasicEnabled()}
+	e.HTTPErrorHandler = eh.handle
+	e.IPExtractor = ipExtractor(st.TrustedProxies)
+
+	e.Use(requestIDMiddleware)
+	e.Use(accessLog(log))
+	e.Use(observe(metrics))
+	e.Use(recoverMiddleware(log))
+	e.Use(securityHeaders(st.TLS != nil))
+	if st.CORS != nil {
+		e.Use(st.CORS)
+	}
+	e.Use(bodyLimit(st.MaxBodyBytes))
+
+	g := &guard{chain: chain, limiter: limiter, log: log, metrics: metrics}
+	all := []Routes{systemRoutes(checks)}
+	all = append(all, groups...)
+	table := map[string]Route{}
+	for _, rs := range all {
+		for _, r := range rs {
+			if !r.Public && r.Permission == "" && !r.AnyAuthenticated {
+				return nil, fmt.Errorf("route %s %s: protected route without a permission", r.Method, r.Path)
+			}
+			key := r.Method + " " + r.Path
+			if _, dup := table[key]; dup {
+				return nil, fmt.Errorf("route %s registered twice", key)
+			}
+			table[key] = r
+			e.Add(r.Method, r.Path, g.wrap(r))
+		}
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadTimeout:       st.ReadTimeout,
+		ReadHeaderTimeout: st.ReadHeaderTimeout,
+		WriteTimeout:      st.WriteTimeout,
+		IdleTimeout:       st.IdleTimeout,
+		TLSConfig:         st.TLS,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	return &Server{echo: e, http: srv, settings: st, log: log, table: table}, nil
+}
+
+// Start listens, then serves in the background (fx OnStart must not block).
+func (s *Server) Start(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.settings.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.settings.Addr, err)
+	}
+	s.ln = ln
+	if s.settings.TLS != nil {
+		ln = tls.NewListener(ln, s.settings.TLS)
+	}
+	s.log.Info("http server listening", zap.String("addr", s.ln.Addr().String()), zap.Bool("tls", s.settings.TLS != nil))
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", zap.Error(err))
+		}
+	}()
+	return nil
+}
+
+// Stop drains in-flight requests, bounded by the shutdown timeout.
+func (s *Server) Stop(ctx context.Context) error {
+	if s.settings.ShutdownTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.settings.ShutdownTimeout)
+		defer cancel()
+	}
+	s.log.Info("http server draining")
+	if err := s.http.Shutdown(ctx); err != nil {
+		_ = s.http.Close()
+		return fmt.Errorf("drain http server: %w", err)
+	}
+	return nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Handler exposes the router, for in-process tests and benchmarks.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// RouteTable returns "METHOD path" → route for every route the server
+// registered itself (not echo's internal ones), sorted keys first.
+func (s *Server) RouteTable() map[string]Route { return s.table }
+
+// RegisteredRoutes lists what echo actually routes, as "METHOD path".
+func (s *Server) RegisteredRoutes() []string {
+	var out []string
+	for _, r := range s.echo.Routes() {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// observe records latency by route template (never the raw path, which
+// would explode metric cardinality).
+func observe(m Metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			m.ObserveRequest(c.Request().Method, route, c.Response().Status, time.Since(start).Seconds())
+			return nil
+		}
+	}
+}

@@ -1,0 +1,219 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/user"
+	"github.com/m9m/auth/port"
+)
+
+// UserStore is an in-process port.UserStore and port.UserLister. Times are
+// kept in UTC at microsecond precision, as Postgres keeps them, so tests see
+// the same values from either store.
+type UserStore struct {
+	mu    sync.Mutex
+	users map[string]user.User
+}
+
+var (
+	_ port.UserStore  = (*UserStore)(nil)
+	_ port.UserLister = (*UserStore)(nil)
+)
+
+// NewUserStore returns an empty store.
+func NewUserStore() *UserStore {
+	return &UserStore{users: make(map[string]user.User)}
+}
+
+// dbTime mirrors what a timestamptz column keeps of t.
+func dbTime(t time.Time) time.Time {
+	return t.UTC().Round(time.Microsecond)
+}
+
+func normalizeUser(u user.User) user.User {
+	u.CreatedAt = dbTime(u.CreatedAt)
+	u.UpdatedAt = dbTime(u.UpdatedAt)
+	return u
+}
+
+// usernameTakenLocked reports whether another user than id holds username,
+// ignoring case. The caller holds s.mu.
+func (s *UserStore) usernameTakenLocked(username, id string) bool {
+	key := strings.ToLower(username)
+	for _, u := range s.users {
+		if u.ID != id && strings.ToLower(u.Username) == key {
+			return true
+		}
+	}
+	return false
+}
+
+// Create stores u, assigning an ID if it has none.
+func (s *UserStore) Create(ctx context.Context, u *user.User) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.ID == "" {
+		u.ID = domain.NewID()
+	}
+	if _, ok := s.users[u.ID]; ok {
+		return domain.ErrConflict
+	}
+	if s.usernameTakenLocked(u.Username, u.ID) {
+		return domain.ErrConflict.WithMessage("Username already taken")
+	}
+	s.users[u.ID] = normalizeUser(*u)
+	return nil
+}
+
+// Get returns the user with id.
+func (s *UserStore) Get(ctx context.Context, id string) (*user.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return nil, domain.ErrNotFound
+	}
+	return &u, nil
+}
+
+// GetByUsername returns the user whose username matches ignoring case.
+func (s *UserStore) GetByUsername(ctx context.Context, username string) (*user.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strings.ToLower(username)
+	for _, u := range s.users {
+		if strings.ToLower(u.Username) == key {
+			return &u, nil
+		}
+	}
+	return nil, domain.ErrNotFound
+}
+
+// Update applies fn to the user with id under the store's lock, which plays
+// the part of the row lock: concurrent updates of a user run one at a time.
+func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) error) (*user.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.users[id]
+	if !ok {
+		return nil, domain.ErrNotFound
+	}
+	next := cur
+	if err := fn(&next); err != nil {
+		return nil, err
+	}
+	next.ID, next.CreatedAt = cur.ID, cur.CreatedAt
+	if s.usernameTakenLocked(next.Username, id) {
+		return nil, domain.ErrConflict.WithMessage("Username already taken")
+	}
+	next = normalizeUser(next)
+	s.users[id] = next
+	return &next, nil
+}
+
+// Delete removes the user with id.
+func (s *UserStore) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[id]; !ok {
+		return domain.ErrNotFound
+	}
+	delete(s.users, id)
+	return nil
+}
+
+// List pages through users ordered by (CreatedAt, ID).
+func (s *UserStore) List(ctx context.Context, cursor string, limit int) ([]user.User, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	if limit < 1 || limit > port.MaxListLimit {
+		return nil, "", domain.InvalidField("limit", "must be between 1 and 1000")
+	}
+	var after *pageKey
+	if cursor != "" {
+		k, err := decodeCursor(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		after = &k
+	}
+	s.mu.Lock()
+	all := make([]user.User, 0, len(s.users))
+	for _, u := range s.users {
+		if after == nil || after.before(u.CreatedAt, u.ID) {
+			all = append(all, u)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(all, func(a, b user.User) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	if len(all) <= limit {
+		return all, "", nil
+	}
+	page := all[:limit]
+	last := page[len(page)-1]
+	return page, encodeCursor(pageKey{T: last.CreatedAt, ID: last.ID}), nil
+}
+
+// Count returns the number of users.
+func (s *UserStore) Count(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.users), nil
+}
+
+// pageKey is the position of the last row of a page, for keyset pagination.
+type pageKey struct {
+	T  time.Time `json:"t"`
+	ID string    `json:"id"`
+}
+
+// before reports whether the row (t, id) sorts after k.
+func (k pageKey) before(t time.Time, id string) bool {
+	if c := t.Compare(k.T); c != 0 {
+		return c > 0
+	}
+	return id > k.ID
+}
+
+func encodeCursor(k pageKey) string {
+	b, _ := json.Marshal(k) // a time and a string always marshal
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (pageKey, error) {
+	var k pageKey
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &k) != nil || k.ID == "" || k.T.IsZero() {
+		return pageKey{}, domain.InvalidField("cursor", "malformed cursor")
+	}
+	return k, nil
+}

@@ -1,0 +1,62 @@
+// Package principal describes who is making a request, however they proved it.
+// Every authenticator (JWT, API key, basic) produces one Principal; handlers
+// and use cases only ever see this type, never the raw credential.
+package principal
+
+import (
+	"slices"
+	"time"
+
+	"github.com/m9m/auth/domain/user"
+)
+
+// Method names how the caller authenticated; its values are the contract's
+// `authMethod` strings.
+type Method string
+
+// The authentication methods of the contract (§3).
+const (
+	MethodJWT    Method = "jwt"
+	MethodAPIKey Method = "api_key"
+	MethodBasic  Method = "basic"
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	UserID   string
+	Username string
+	Role     user.Role
+	Method   Method
+	// Permissions are the effective permissions for this request: the role's,
+	// narrowed by an API key's scopes.
+	Permissions []user.Permission
+
+	// Set for JWT callers.
+	SessionID   string
+	TokenID     string
+	TokenExpiry time.Time
+	IssuedAt    time.Time
+
+	// Set for API-key callers.
+	KeyID string
+}
+
+// Can reports whether the principal holds permission p.
+func (p Principal) Can(perm user.Permission) bool {
+	return slices.Contains(p.Permissions, perm)
+}
+
+// IsAdmin reports whether the principal acts with the admin role.
+func (p Principal) IsAdmin() bool { return p.Role == user.RoleAdmin }
+
+// RateKey identifies the caller's shared rate-limit budget: the API key for
+// key callers (each integration gets its own budget), the user otherwise.
+func (p Principal) RateKey() string {
+	if p.Method == MethodAPIKey && p.KeyID != "" {
+		return "key:" + p.KeyID
+	}
+	if p.UserID != "" {
+		return "user:" + p.UserID
+	}
+	return "user-name:" + p.Username
+}

@@ -1,0 +1,71 @@
+// Package redis builds the go-redis UniversalClient (single node, Sentinel
+// or Cluster) with an fx lifecycle.
+package redis
+
+import (
+	"context"
+	"fmt"
+
+	goredis "github.com/redis/go-redis/v9"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/m9m/auth/infra/config"
+)
+
+// Prefix is the key prefix every Redis adapter writes under.
+type Prefix string
+
+// NewClient builds the client: Addrs (Sentinel when MasterName is set,
+// Cluster otherwise) or URL for a single node.
+func NewClient(cfg config.RedisConfig) (goredis.UniversalClient, error) {
+	if len(cfg.Addrs) > 0 {
+		return goredis.NewUniversalClient(&goredis.UniversalOptions{
+			Addrs:      cfg.Addrs,
+			MasterName: cfg.MasterName,
+			Password:   cfg.Password,
+		}), nil
+	}
+	opts, err := goredis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: invalid Redis URL")
+	}
+	if cfg.Password != "" && opts.Password == "" {
+		opts.Password = cfg.Password
+	}
+	return goredis.NewClient(opts), nil
+}
+
+// Params are the client's fx dependencies.
+type Params struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Config    config.RedisConfig
+	Log       *zap.Logger
+}
+
+// New builds the client and closes it on stop. Start does not fail when
+// Redis is down: JWT requests then answer 503 and /ready says so, while API
+// keys and basic auth keep working (contract §4).
+func New(p Params) (goredis.UniversalClient, error) {
+	c, err := NewClient(p.Config)
+	if err != nil {
+		return nil, err
+	}
+	p.Lifecycle.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			if err := c.Ping(ctx).Err(); err != nil {
+				p.Log.Warn("redis unreachable at start; JWT requests will answer 503 until it returns", zap.Error(err))
+			}
+			return nil
+		},
+		OnStop: func(context.Context) error { return c.Close() },
+	})
+	return c, nil
+}
+
+// Module provides goredis.UniversalClient and the key Prefix.
+var Module = fx.Module("redis",
+	fx.Provide(New),
+	fx.Provide(func(cfg config.RedisConfig) Prefix { return Prefix(cfg.KeyPrefix) }),
+)

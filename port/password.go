@@ -1,0 +1,17 @@
+package port
+
+import "context"
+
+// PasswordHasher hashes and verifies passwords. Implementations bound the
+// number of concurrent hashes, so a login flood queues instead of exhausting
+// memory; a caller that waits too long gets domain.ErrUnavailable.
+type PasswordHasher interface {
+	// Hash returns an encoded (PHC) hash of password.
+	Hash(ctx context.Context, password string) (string, error)
+	// Verify reports whether password matches encoded, in constant time, and
+	// whether encoded uses outdated parameters and should be re-hashed.
+	Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error)
+	// VerifyDummy costs what Verify costs and always fails; login calls it for
+	// unknown usernames so timing does not reveal which usernames exist.
+	VerifyDummy(ctx context.Context, password string) error
+}

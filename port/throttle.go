@@ -1,0 +1,30 @@
+package port
+
+import (
+	"context"
+	"time"
+)
+
+// LoginThrottle limits failed logins per username+client IP and per client IP
+// (contract §4), shared by every instance. Limits are counts of failures in a
+// fixed window that starts at the first failure: a counter that reaches its
+// limit lifts by itself when its window ends, never permanently.
+//
+// A limit of N tolerates N failures in a window: the (N+1)th failure crosses
+// it, and every Check after that is throttled until the window ends.
+// Usernames are compared after user.NormalizeUsername. Infrastructure
+// failures are domain.ErrUnavailable.
+type LoginThrottle interface {
+	// Check returns how long until the caller may try again: > 0 when the
+	// username+IP or the IP counter is over its limit, 0 otherwise. It does
+	// not count anything.
+	Check(ctx context.Context, username, ip string) (retryAfter time.Duration, err error)
+	// Fail records one failed login for username+IP and for IP atomically and
+	// returns > 0 (the longer remaining window) when either counter is now
+	// over its limit — for the failure that crosses it and every one after.
+	Fail(ctx context.Context, username, ip string) (retryAfter time.Duration, err error)
+	// Reset forgets the username+IP counter after a successful login. The IP
+	// counter is kept, so one good account cannot launder guesses against
+	// others from the same address.
+	Reset(ctx context.Context, username, ip string) error
+}
