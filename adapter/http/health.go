@@ -29,8 +29,13 @@ func systemRoutes(checks []ReadinessCheck) Routes {
 		{Method: http.MethodGet, Path: "/health", Public: true, NoRateLimit: true, Handler: health},
 		{Method: http.MethodGet, Path: "/ready", Public: true, NoRateLimit: true, Handler: ready(checks)},
 		{Method: http.MethodGet, Path: "/api/v1/openapi.yaml", Public: true, Handler: serveOpenAPI},
+		// Deny by default: an unknown path under /api/v1 is a 401 to an
+		// anonymous caller (no route enumeration) and a 404 to anyone else.
+		{Method: echo.RouteNotFound, Path: "/api/v1/*", AnyAuthenticated: true, Handler: apiNotFound},
 	}
 }
+
+func apiNotFound(echo.Context) error { return domain.ErrNotFound.WithMessage("Route not found") }
 
 func health(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

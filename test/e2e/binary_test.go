@@ -1,0 +1,259 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/m9m/auth/test/testenv"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// m9mBinary builds cmd/m9m once per test run, as `make build` does.
+func m9mBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "m9m-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "m9m")
+		cmd := exec.Command("go", "build", "-o", binPath, "github.com/m9m/auth/cmd/m9m")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+const goodSecret = "0123456789abcdef0123456789abcdef-test-secret"
+
+// binEnv is a clean environment: no M9M_* leaks in from the developer's shell.
+func binEnv(extra ...string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	return append(env, extra...)
+}
+
+func runM9M(t *testing.T, env []string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, m9mBinary(t), args...)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCLIVersion(t *testing.T) {
+	t.Parallel()
+	out, err := runM9M(t, binEnv(), "version")
+	if err != nil || !strings.HasPrefix(out, "m9m ") {
+		t.Fatalf("version: %v %q", err, out)
+	}
+}
+
+func TestConfigValidateAndServeRefuseBadConfigs(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, yaml, key string
+	}{
+		{"unknown key", "security:\n  jwt:\n    secret: " + goodSecret + "\n    secrte: x\n", "security.jwt.secrte"},
+		{"short secret", "security:\n  jwt:\n    secret: too-short\n", "security.jwt.secret"},
+		{"missing secret", "server:\n  port: 8080\n", "security.jwt.secret"},
+		{"bad duration", "security:\n  jwt:\n    secret: " + goodSecret + "\n    expiration: forever\n", "security.jwt.expiration"},
+		{"negative rate", "security:\n  jwt:\n    secret: " + goodSecret + "\nperformance:\n  rate_limit:\n    requests_per_minute: -5\n", "performance.rate_limit.requests_per_minute"},
+		{"missing tls files", "security:\n  jwt:\n    secret: " + goodSecret + "\nserver:\n  tls:\n    enabled: true\n    cert_file: /nonexistent/cert.pem\n    key_file: /nonexistent/key.pem\n", "server.tls.cert_file"},
+		{"wildcard cors with credentials", "security:\n  jwt:\n    secret: " + goodSecret + "\n  cors:\n    enabled: true\n    allowed_origins: [\"*\"]\n    allow_credentials: true\n", "security.cors.allowed_origins"},
+		{"basic auth short password", "security:\n  jwt:\n    secret: " + goodSecret + "\n  basic_auth:\n    enabled: true\n    username: ops\n    password: short\n", "security.basic_auth.password"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := writeConfig(t, tc.yaml)
+			for _, args := range [][]string{{"config", "validate", "--config", path}, {"serve", "--config", path}} {
+				out, err := runM9M(t, binEnv(), args...)
+				var exit *exec.ExitError
+				if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+					t.Fatalf("%v: exit %v, want non-zero; output %q", args, err, out)
+				}
+				if !strings.Contains(out, tc.key) {
+					t.Errorf("%v: output does not name %s: %q", args, tc.key, out)
+				}
+				if strings.Contains(out, "too-short") || strings.Contains(out, goodSecret) {
+					t.Errorf("%v: output leaks a secret: %q", args, out)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigValidateAcceptsGoodConfigAndEnv(t *testing.T) {
+	t.Parallel()
+	path := writeConfig(t, "server:\n  port: 9000\nsecurity:\n  jwt:\n    secret: "+goodSecret+"\n")
+	if out, err := runM9M(t, binEnv(), "config", "validate", "--config", path); err != nil {
+		t.Fatalf("good config refused: %v %s", err, out)
+	}
+	// No file at all: defaults plus the environment.
+	if out, err := runM9M(t, binEnv("M9M_SECURITY_JWT_SECRET="+goodSecret, "M9M_SERVER_PORT=8099"), "config", "validate"); err != nil {
+		t.Fatalf("env-only config refused: %v %s", err, out)
+	}
+	out, err := runM9M(t, binEnv("M9M_SECURITY_JWT_SECRET="+goodSecret, "M9M_SERVER_PORTT=1"), "config", "validate")
+	if err == nil || !strings.Contains(out, "M9M_SERVER_PORTT") {
+		t.Fatalf("unknown env var accepted: %v %q", err, out)
+	}
+}
+
+func TestMigrateUpAndStatus(t *testing.T) {
+	t.Parallel()
+	env := binEnv("M9M_SECURITY_JWT_SECRET="+goodSecret, "M9M_DATABASE_URL="+testenv.DatabaseURL(t))
+	if out, err := runM9M(t, env, "migrate", "up"); err != nil {
+		t.Fatalf("migrate up: %v %s", err, out)
+	}
+	out, err := runM9M(t, env, "migrate", "status")
+	if err != nil || !strings.Contains(out, "00001_users.sql") || strings.Contains(out, "pending") {
+		t.Fatalf("migrate status: %v %s", err, out)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestServeDrainsOnSIGTERM: requests in flight when SIGTERM arrives finish
+// with real answers, and the process exits 0.
+func TestServeDrainsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	adminPassword := "drain-test-password-123"
+	env := binEnv(
+		"M9M_SECURITY_JWT_SECRET="+goodSecret,
+		"M9M_DATABASE_URL="+testenv.DatabaseURL(t),
+		"M9M_REDIS_URL="+testenv.RedisURL(),
+		"M9M_REDIS_KEY_PREFIX="+testenv.RedisPrefix(),
+		"M9M_SERVER_HOST=127.0.0.1",
+		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
+		"M9M_SECURITY_BOOTSTRAP_ADMIN_USERNAME=drainadmin",
+		"M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD="+adminPassword,
+		"M9M_PERFORMANCE_RATE_LIMIT_ENABLED=false",
+		// Every login below hashes (argon2id, default cost), so requests are
+		// really in flight when SIGTERM lands; no throttle short-cuts them.
+		"M9M_SECURITY_LOGIN_THROTTLE_ENABLED=false",
+	)
+	cmd := exec.Command(m9mBinary(t), "serve")
+	cmd.Env = env
+	var logs bytes.Buffer
+	cmd.Stdout = &logs
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	waitHealthy(t, client, base, &logs)
+
+	var answered, refused atomic.Int64
+	var bad atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body := strings.NewReader(`{"username":"drainadmin","password":"wrong-password-x"}`)
+				resp, err := client.Post(base+"/api/v1/auth/login", "application/json", body)
+				if err != nil {
+					var op *net.OpError
+					if errors.As(err, &op) && op.Op == "dial" {
+						refused.Add(1) // after the listener closed: expected
+						continue
+					}
+					bad.Store(err.Error())
+					continue
+				}
+				_ = resp.Body.Close()
+				if resp.StatusCode >= 500 {
+					bad.Store(fmt.Sprintf("status %d", resp.StatusCode))
+				}
+				answered.Add(1)
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM; logs:\n%s", err, logs.String())
+	}
+	if v := bad.Load(); v != nil {
+		t.Fatalf("a request in flight failed during drain: %v", v)
+	}
+	if answered.Load() == 0 {
+		t.Fatalf("no request was answered before shutdown")
+	}
+	if strings.Contains(logs.String(), adminPassword) || strings.Contains(logs.String(), goodSecret) {
+		t.Fatalf("serve logged a secret")
+	}
+}
+
+func waitHealthy(t *testing.T, client *http.Client, base string, logs *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := client.Get(base + "/health")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("server did not become healthy; logs:\n%s", logs.String())
+}
