@@ -5,6 +5,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
@@ -21,9 +22,15 @@ type Prefix string
 func NewClient(cfg config.RedisConfig) (goredis.UniversalClient, error) {
 	if len(cfg.Addrs) > 0 {
 		return goredis.NewUniversalClient(&goredis.UniversalOptions{
-			Addrs:      cfg.Addrs,
-			MasterName: cfg.MasterName,
-			Password:   cfg.Password,
+			Addrs:              cfg.Addrs,
+			MasterName:         cfg.MasterName,
+			Password:           cfg.Password,
+			DialTimeout:        dialTimeout,
+			ReadTimeout:        ioTimeout,
+			WriteTimeout:       ioTimeout,
+			MaxRetries:         maxRetries,
+			DialerRetries:      dialerRetries,
+			DialerRetryTimeout: dialerRetryWait,
 		}), nil
 	}
 	opts, err := goredis.ParseURL(cfg.URL)
@@ -33,8 +40,24 @@ func NewClient(cfg config.RedisConfig) (goredis.UniversalClient, error) {
 	if cfg.Password != "" && opts.Password == "" {
 		opts.Password = cfg.Password
 	}
+	opts.DialTimeout = dialTimeout
+	opts.ReadTimeout = ioTimeout
+	opts.WriteTimeout = ioTimeout
+	opts.MaxRetries = maxRetries
+	opts.DialerRetries = dialerRetries
+	opts.DialerRetryTimeout = dialerRetryWait
 	return goredis.NewClient(opts), nil
 }
+
+// Fail fast: when Redis is down a JWT request should get its 503 in about a
+// second, not after go-redis's default 5 dial retries and 3 command retries.
+const (
+	dialTimeout     = time.Second
+	ioTimeout       = time.Second
+	maxRetries      = 1
+	dialerRetries   = 1
+	dialerRetryWait = 10 * time.Millisecond
+)
 
 // Params are the client's fx dependencies.
 type Params struct {
