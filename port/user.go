@@ -28,8 +28,9 @@ type UserStore interface {
 	// sets UpdatedAt itself. Unknown id is domain.ErrNotFound; a new username
 	// that another user holds is domain.ErrConflict.
 	Update(ctx context.Context, id string, fn func(*user.User) error) (*user.User, error)
-	// Delete removes the user with id (and, with it, the user's sessions), or
-	// returns domain.ErrNotFound.
+	// Delete removes the user with id, or returns domain.ErrNotFound. The
+	// caller ends the user's sessions and denies their tokens; a store may
+	// also drop the session records (Postgres cascades).
 	Delete(ctx context.Context, id string) error
 }
 

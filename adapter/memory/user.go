@@ -212,7 +212,7 @@ func encodeCursor(k pageKey) string {
 func decodeCursor(s string) (pageKey, error) {
 	var k pageKey
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &k) != nil || k.ID == "" || k.T.IsZero() {
+	if err != nil || json.Unmarshal(b, &k) != nil || k.ID == "" {
 		return pageKey{}, domain.InvalidField("cursor", "malformed cursor")
 	}
 	return k, nil

@@ -140,8 +140,9 @@ func (d *nodeDecoder) value(n *yaml.Node, v reflect.Value, path []string) {
 		case reflect.String:
 			v.SetString(n.Value)
 		case reflect.Int:
+			// yaml.v3 would truncate 80.5 to 80; only an integer is accepted.
 			var i int
-			if err := n.Decode(&i); err != nil {
+			if n.ShortTag() != "!!int" || n.Decode(&i) != nil {
 				d.fail(path, n, "expected an integer, got "+show(l, n.Value))
 				return
 			}

@@ -1,0 +1,73 @@
+package memory_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/m9m/auth/adapter/memory"
+	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/port/porttest"
+)
+
+func TestUserStore(t *testing.T) {
+	porttest.UserStore(t, func(*testing.T) (port.UserStore, port.UserLister) {
+		s := memory.NewUserStore()
+		return s, s
+	})
+}
+
+func TestSessionStore(t *testing.T) {
+	porttest.SessionStore(t, func(*testing.T) (porttest.Sessions, func(string)) {
+		return memory.NewSessionStore(), func(string) {}
+	})
+}
+
+func TestDenylist(t *testing.T) {
+	porttest.TokenDenylist(t, func(_ *testing.T, clock *memory.Clock) port.TokenDenylist {
+		return memory.NewDenylist(clock)
+	})
+}
+
+func TestLoginThrottle(t *testing.T) {
+	porttest.LoginThrottle(t, func(_ *testing.T, clock *memory.Clock, l porttest.ThrottleLimits) port.LoginThrottle {
+		return memory.NewLoginThrottle(memory.ThrottleConfig{MaxPerUser: l.MaxPerUser, MaxPerIP: l.MaxPerIP, Window: l.Window}, clock)
+	})
+}
+
+func TestThrottleConfigDefaults(t *testing.T) {
+	t.Parallel()
+	d := memory.DefaultThrottleConfig()
+	if d.MaxPerUser != 5 || d.MaxPerIP != 100 || d.Window != 15*time.Minute {
+		t.Fatalf("DefaultThrottleConfig = %+v", d)
+	}
+}
+
+func TestClock(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 27, 10, 0, 0, 0, time.UTC)
+	c := memory.NewClock(start)
+	if !c.Now().Equal(start) {
+		t.Fatalf("Now = %v, want %v", c.Now(), start)
+	}
+	c.Advance(90 * time.Second)
+	if want := start.Add(90 * time.Second); !c.Now().Equal(want) {
+		t.Fatalf("after Advance Now = %v, want %v", c.Now(), want)
+	}
+	c.Set(start)
+	if !c.Now().Equal(start) {
+		t.Fatalf("after Set Now = %v, want %v", c.Now(), start)
+	}
+
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			c.Advance(time.Millisecond)
+			_ = c.Now()
+		})
+	}
+	wg.Wait()
+	if want := start.Add(100 * time.Millisecond); !c.Now().Equal(want) {
+		t.Fatalf("after 100 concurrent Advances Now = %v, want %v", c.Now(), want)
+	}
+}

@@ -1,0 +1,42 @@
+package postgres
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/m9m/auth/domain"
+)
+
+// pageKey is the position of the last row of a page for keyset pagination
+// over (created_at, id). Cursors are opaque to clients: base64url of JSON,
+// so the encoding can change without breaking anyone who treats them so.
+type pageKey struct {
+	T  time.Time `json:"t"`
+	ID string    `json:"id"`
+}
+
+func encodeCursor(k pageKey) string {
+	b, _ := json.Marshal(k) // a time and a string always marshal
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor parses a cursor; anything malformed is INVALID_REQUEST on
+// the field "cursor".
+func decodeCursor(s string) (pageKey, error) {
+	var k pageKey
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &k) != nil || k.ID == "" {
+		return pageKey{}, domain.InvalidField("cursor", "malformed cursor")
+	}
+	return k, nil
+}
+
+// checkLimit validates a page size.
+func checkLimit(limit, maxLimit int) error {
+	if limit < 1 || limit > maxLimit {
+		return domain.InvalidField("limit", fmt.Sprintf("must be between 1 and %d", maxLimit))
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/session"
+	"github.com/m9m/auth/port"
+)
+
+// SessionStore is the Postgres port.SessionStore and port.SessionEnder.
+type SessionStore struct {
+	db *sqlx.DB
+}
+
+var (
+	_ port.SessionStore = (*SessionStore)(nil)
+	_ port.SessionEnder = (*SessionStore)(nil)
+)
+
+// NewSessionStore returns a store over db.
+func NewSessionStore(db *sqlx.DB) *SessionStore {
+	return &SessionStore{db: db}
+}
+
+// sessionColumns is the explicit column list every query selects.
+const sessionColumns = `id, user_id, created_at, last_refreshed_at, ip, user_agent, ended_at`
+
+type sessionRow struct {
+	ID              string       `db:"id"`
+	UserID          string       `db:"user_id"`
+	CreatedAt       time.Time    `db:"created_at"`
+	LastRefreshedAt time.Time    `db:"last_refreshed_at"`
+	IP              string       `db:"ip"`
+	UserAgent       string       `db:"user_agent"`
+	EndedAt         sql.NullTime `db:"ended_at"`
+}
+
+func toSessionRow(s session.Session) sessionRow {
+	r := sessionRow{
+		ID:              s.ID,
+		UserID:          s.UserID,
+		CreatedAt:       s.CreatedAt.UTC(),
+		LastRefreshedAt: s.LastRefreshedAt.UTC(),
+		IP:              s.IP,
+		UserAgent:       s.UserAgent,
+	}
+	if s.EndedAt != nil {
+		r.EndedAt = sql.NullTime{Time: s.EndedAt.UTC(), Valid: true}
+	}
+	return r
+}
+
+func (r sessionRow) toSession() session.Session {
+	s := session.Session{
+		ID:              r.ID,
+		UserID:          r.UserID,
+		CreatedAt:       r.CreatedAt.UTC(),
+		LastRefreshedAt: r.LastRefreshedAt.UTC(),
+		IP:              r.IP,
+		UserAgent:       r.UserAgent,
+	}
+	if r.EndedAt.Valid {
+		t := r.EndedAt.Time.UTC()
+		s.EndedAt = &t
+	}
+	return s
+}
+
+// Create inserts s. A session of an unknown user violates the foreign key
+// and is domain.ErrConflict.
+func (st *SessionStore) Create(ctx context.Context, s session.Session) error {
+	_, err := st.db.NamedExecContext(ctx, `
+		INSERT INTO sessions (`+sessionColumns+`)
+		VALUES (:id, :user_id, :created_at, :last_refreshed_at, :ip, :user_agent, :ended_at)`,
+		toSessionRow(s))
+	return translate(err)
+}
+
+// Get returns the session with id, ended or not.
+func (st *SessionStore) Get(ctx context.Context, id string) (*session.Session, error) {
+	var r sessionRow
+	if err := st.db.GetContext(ctx, &r, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id); err != nil {
+		return nil, translate(err)
+	}
+	s := r.toSession()
+	return &s, nil
+}
+
+// ListActive returns the user's sessions that have not ended, newest first;
+// the partial index on (user_id) WHERE ended_at IS NULL serves it.
+func (st *SessionStore) ListActive(ctx context.Context, userID string) ([]session.Session, error) {
+	var rows []sessionRow
+	err := st.db.SelectContext(ctx, &rows, `
+		SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = $1 AND ended_at IS NULL
+		ORDER BY created_at DESC, id DESC`, userID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := make([]session.Session, len(rows))
+	for i, r := range rows {
+		out[i] = r.toSession()
+	}
+	return out, nil
+}
+
+// Touch records a refresh of an active session.
+func (st *SessionStore) Touch(ctx context.Context, id string, at time.Time) error {
+	res, err := st.db.ExecContext(ctx,
+		`UPDATE sessions SET last_refreshed_at = $2 WHERE id = $1 AND ended_at IS NULL`, id, at.UTC())
+	return affectedOne(res, err)
+}
+
+// End marks the session ended, keeping the first end time: ending an ended
+// session matches the row without changing it.
+func (st *SessionStore) End(ctx context.Context, id string, at time.Time) error {
+	res, err := st.db.ExecContext(ctx,
+		`UPDATE sessions SET ended_at = COALESCE(ended_at, $2) WHERE id = $1`, id, at.UTC())
+	return affectedOne(res, err)
+}
+
+// EndAllForUser ends every active session of userID but exceptID in one
+// statement and returns the IDs it ended, sorted.
+func (st *SessionStore) EndAllForUser(ctx context.Context, userID, exceptID string, at time.Time) ([]string, error) {
+	ids := []string{}
+	err := st.db.SelectContext(ctx, &ids, `
+		UPDATE sessions SET ended_at = $3
+		WHERE user_id = $1 AND ended_at IS NULL AND id <> $2
+		RETURNING id`, userID, exceptID, at.UTC())
+	if err != nil {
+		return nil, translate(err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// affectedOne turns the result of a single-row UPDATE into nil, or
+// domain.ErrNotFound when no row matched.
+func affectedOne(res sql.Result, err error) error {
+	if err != nil {
+		return translate(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return translate(err)
+	}
+	if n == 0 {
+		return domain.ErrNotFound
+	}
+	return nil
+}

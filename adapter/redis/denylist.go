@@ -1,0 +1,259 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/session"
+	"github.com/m9m/auth/port"
+)
+
+// Denylist is the Redis port.TokenDenylist.
+//
+// Keys (all tagged {deny}, see the package doc), with the Clock's instant as
+// the source of truth and the Redis TTL only as garbage collection:
+//
+//	<prefix>{deny}:jti:<jti>      "<untilMs>"            TTL until-now
+//	<prefix>{deny}:sid:<sid>      "<untilMs>"            TTL until-now
+//	<prefix>{deny}:nbf:<userID>   "<nbfUnix>:<untilMs>"  TTL until-now
+//	<prefix>{deny}:refresh:<jti>  "<graceEndMs>:<token>" TTL min(grace, until-now)
+//
+// Each value carries its own end, compared with the injected Clock, so
+// expiry behaves the same here as in the in-memory adapter (and tests move
+// time without sleeping); the TTL, set from the same instant, makes Redis
+// drop the entry then, so the denylist never grows without bound.
+//
+// The refresh entry holds the successor token in clear for at most the
+// grace (10 s by default, never past the old token's until), so that
+// concurrent refreshes can all be handed the one successor. It is a secret
+// at rest for that window. It is not encrypted: whoever can read this Redis
+// can also delete deny entries, so Redis is inside the trust boundary of the
+// token system either way; encryption would need a key here and add nothing
+// against that reader. Keep Redis private (network, AUTH/ACL, TLS).
+type Denylist struct {
+	client goredis.UniversalClient
+	prefix string
+	clock  port.Clock
+}
+
+var _ port.TokenDenylist = (*Denylist)(nil)
+
+// NewDenylist returns a denylist storing its keys under prefix and telling
+// time by clock.
+func NewDenylist(client goredis.UniversalClient, prefix string, clock port.Clock) *Denylist {
+	return &Denylist{client: client, prefix: prefix + "{deny}:", clock: clock}
+}
+
+func (d *Denylist) jtiKey(jti string) string    { return d.prefix + "jti:" + jti }
+func (d *Denylist) sidKey(sid string) string    { return d.prefix + "sid:" + sid }
+func (d *Denylist) nbfKey(userID string) string { return d.prefix + "nbf:" + userID }
+func (d *Denylist) claimKey(jti string) string  { return d.prefix + "refresh:" + jti }
+func unixMillis(t time.Time) string             { return strconv.FormatInt(t.UnixMilli(), 10) }
+func errEmpty(what string) error                { return domain.Internal(errors.New("denylist: empty " + what)) }
+func errCorrupt(key string, v any) error {
+	return domain.Internal(fmt.Errorf("denylist: bad value %q at %s", v, key))
+}
+
+// Check is one MGET of the token's three possible entries.
+func (d *Denylist) Check(ctx context.Context, c session.Claims) error {
+	if c.TokenID == "" || c.SessionID == "" || c.UserID == "" {
+		return domain.ErrUnauthenticated
+	}
+	keys := []string{d.jtiKey(c.TokenID), d.sidKey(c.SessionID), d.nbfKey(c.UserID)}
+	vals, err := d.client.MGet(ctx, keys...).Result()
+	if err != nil {
+		return translate(err)
+	}
+	if len(vals) != len(keys) {
+		return domain.Internal(fmt.Errorf("denylist: MGET returned %d values for %d keys", len(vals), len(keys)))
+	}
+	now := d.clock.Now().UnixMilli()
+	for i := range 2 { // jti, sid: "<untilMs>"
+		if vals[i] == nil {
+			continue
+		}
+		until, err := parseInt(vals[i])
+		if err != nil {
+			return errCorrupt(keys[i], vals[i])
+		}
+		if now < until {
+			return domain.ErrUnauthenticated
+		}
+	}
+	if vals[2] != nil { // user: "<nbfUnix>:<untilMs>"
+		nbf, until, err := parsePair(vals[2])
+		if err != nil {
+			return errCorrupt(keys[2], vals[2])
+		}
+		if now < until && c.IssuedAt.Unix() < nbf {
+			return domain.ErrUnauthenticated
+		}
+	}
+	return nil
+}
+
+// denyScript sets KEYS[1] to the until ARGV[1] with TTL ARGV[2] unless it
+// already holds a later until.
+var denyScript = goredis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]))
+if cur == nil or tonumber(ARGV[1]) > cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
+`)
+
+// DenyToken denies jti until until, keeping a later until already stored.
+func (d *Denylist) DenyToken(ctx context.Context, jti string, until time.Time) error {
+	if jti == "" {
+		return errEmpty("jti")
+	}
+	return d.deny(ctx, d.jtiKey(jti), until)
+}
+
+// DenySession denies every token of sid until until.
+func (d *Denylist) DenySession(ctx context.Context, sid string, until time.Time) error {
+	if sid == "" {
+		return errEmpty("sid")
+	}
+	return d.deny(ctx, d.sidKey(sid), until)
+}
+
+func (d *Denylist) deny(ctx context.Context, key string, until time.Time) error {
+	ttl := ttlMillis(until, d.clock.Now())
+	if ttl == 0 {
+		return nil // every token it could deny has expired already
+	}
+	return translate(denyScript.Run(ctx, d.client, []string{key}, unixMillis(until), ttl).Err())
+}
+
+// nbfScript keeps, in KEYS[1], the later of the stored and the new
+// not-before (ARGV[1], unix seconds) and the later until (ARGV[2], ms), with
+// a TTL to that until from now (ARGV[3], ms). Numbers are kept as the
+// strings they arrived as, so Lua never prints a large number in exponent
+// notation.
+var nbfScript = goredis.NewScript(`
+local nb, untilMs, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local sep = string.find(cur, ':', 1, true)
+  if sep then
+    local cnb, cuntil = string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)
+    if tonumber(cuntil) > now then
+      if tonumber(cnb) > tonumber(nb) then nb = cnb end
+      if tonumber(cuntil) > tonumber(untilMs) then untilMs = cuntil end
+    end
+  end
+end
+redis.call('SET', KEYS[1], nb .. ':' .. untilMs, 'PX', tonumber(untilMs) - now)
+return 1
+`)
+
+// DenyUserBefore denies the user's tokens issued before notBefore (whole
+// seconds), keeping the later not-before and the later until.
+func (d *Denylist) DenyUserBefore(ctx context.Context, userID string, notBefore, until time.Time) error {
+	if userID == "" {
+		return errEmpty("user id")
+	}
+	now := d.clock.Now()
+	if ttlMillis(until, now) == 0 {
+		return nil
+	}
+	err := nbfScript.Run(ctx, d.client, []string{d.nbfKey(userID)},
+		strconv.FormatInt(notBefore.Unix(), 10), unixMillis(until), unixMillis(now)).Err()
+	return translate(err)
+}
+
+// claimScript is the atomic refresh rotation. KEYS: the refresh entry, the
+// jti deny entry. ARGV: now (ms), successor, grace end (ms), grace TTL (ms,
+// 0 = keep no successor), until (ms), until TTL (ms). It returns {1, winner}
+// to a caller within the grace of an earlier claim, {2, successor} to the
+// winner, {0, ""} when the token is already denied or the grace is over.
+// Being one script, the read and the SET NX cannot interleave with another
+// caller's.
+var claimScript = goredis.NewScript(`
+local now = tonumber(ARGV[1])
+local c = redis.call('GET', KEYS[1])
+if c then
+  local sep = string.find(c, ':', 1, true)
+  if sep and tonumber(string.sub(c, 1, sep - 1)) > now then
+    return {1, string.sub(c, sep + 1)}
+  end
+  return {0, ''}
+end
+local denied = tonumber(redis.call('GET', KEYS[2]))
+if denied and denied > now then
+  return {0, ''}
+end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[3] .. ':' .. ARGV[2], 'NX', 'PX', ARGV[4])
+end
+redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
+return {2, ARGV[2]}
+`)
+
+// ClaimRefresh makes successor the one successor of jti, atomically with
+// denying jti until until.
+func (d *Denylist) ClaimRefresh(ctx context.Context, jti, successor string, grace time.Duration, until time.Time) (string, error) {
+	if jti == "" || successor == "" {
+		return "", errEmpty("jti or successor")
+	}
+	now := d.clock.Now()
+	untilTTL := ttlMillis(until, now)
+	if untilTTL == 0 {
+		return "", domain.ErrUnauthenticated
+	}
+	graceEnd := now.Add(max(grace, 0))
+	if graceEnd.After(until) {
+		graceEnd = until
+	}
+	res, err := claimScript.Run(ctx, d.client, []string{d.claimKey(jti), d.jtiKey(jti)},
+		unixMillis(now), successor, unixMillis(graceEnd), ttlMillis(graceEnd, now), unixMillis(until), untilTTL,
+	).Slice()
+	if err != nil {
+		return "", translate(err)
+	}
+	if len(res) != 2 {
+		return "", domain.Internal(fmt.Errorf("denylist: claim script returned %v", res))
+	}
+	state, _ := res[0].(int64)
+	winner, _ := res[1].(string)
+	switch {
+	case state == 0:
+		return "", domain.ErrUnauthenticated
+	case (state == 1 || state == 2) && winner != "":
+		return winner, nil
+	}
+	return "", domain.Internal(fmt.Errorf("denylist: claim script returned %v", res))
+}
+
+func parseInt(v any) (int64, error) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, errors.New("not a string")
+	}
+	return strconv.ParseInt(s, 10, 64)
+}
+
+func parsePair(v any) (int64, int64, error) {
+	s, ok := v.(string)
+	if !ok {
+		return 0, 0, errors.New("not a string")
+	}
+	a, b, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, 0, errors.New("no separator")
+	}
+	x, err := strconv.ParseInt(a, 10, 64)
+	if err != nil {
+		return 0, 0, err
+	}
+	y, err := strconv.ParseInt(b, 10, 64)
+	return x, y, err
+}

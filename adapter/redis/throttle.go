@@ -1,0 +1,171 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/user"
+	"github.com/m9m/auth/port"
+)
+
+// ThrottleConfig sets the login throttle's limits. Zero fields take the
+// defaults of DefaultThrottleConfig.
+type ThrottleConfig struct {
+	// MaxPerUser is the number of failures tolerated per username+IP in a window.
+	MaxPerUser int
+	// MaxPerIP is the number of failures tolerated per IP in a window.
+	MaxPerIP int
+	// Window is how long a counter lives after its first failure.
+	Window time.Duration
+}
+
+// DefaultThrottleConfig returns the contract's defaults: 5 failures per
+// username+IP and 100 per IP in a 15-minute window.
+func DefaultThrottleConfig() ThrottleConfig {
+	return ThrottleConfig{MaxPerUser: 5, MaxPerIP: 100, Window: 15 * time.Minute}
+}
+
+func (c ThrottleConfig) withDefaults() ThrottleConfig {
+	d := DefaultThrottleConfig()
+	if c.MaxPerUser <= 0 {
+		c.MaxPerUser = d.MaxPerUser
+	}
+	if c.MaxPerIP <= 0 {
+		c.MaxPerIP = d.MaxPerIP
+	}
+	if c.Window <= 0 {
+		c.Window = d.Window
+	}
+	return c
+}
+
+// LoginThrottle is the Redis port.LoginThrottle: fixed windows that start at
+// a counter's first failure.
+//
+// Each counter is a hash {s: window start (ms), n: failures}:
+//
+//	<prefix>throttle:{<ip digest>}:ip
+//	<prefix>throttle:{<ip digest>}:u:<username digest>
+//
+// Both counters of one IP share a hash tag, so the one script that counts a
+// failure in both works on Redis Cluster. As in the Denylist, the window is
+// judged by the injected Clock (the start is stored), and a TTL of one
+// window, set when the window opens, removes the counter afterwards: nothing
+// is ever permanent.
+type LoginThrottle struct {
+	client goredis.UniversalClient
+	prefix string
+	cfg    ThrottleConfig
+	clock  port.Clock
+}
+
+var _ port.LoginThrottle = (*LoginThrottle)(nil)
+
+// NewLoginThrottle returns a throttle with cfg's limits, storing its keys
+// under prefix and telling time by clock.
+func NewLoginThrottle(client goredis.UniversalClient, prefix string, cfg ThrottleConfig, clock port.Clock) *LoginThrottle {
+	return &LoginThrottle{client: client, prefix: prefix + "throttle:", cfg: cfg.withDefaults(), clock: clock}
+}
+
+// keys returns the username+IP and the IP counter keys.
+func (l *LoginThrottle) keys(username, ip string) (userKey, ipKey string) {
+	tag := "{" + digest(ip) + "}"
+	return l.prefix + tag + ":u:" + digest(user.NormalizeUsername(username)), l.prefix + tag + ":ip"
+}
+
+// failScript counts one failure in each of KEYS (username+IP, IP) at now
+// (ARGV[1], ms) with window ARGV[2] (ms), opening a new window where the
+// old one has ended, and returns {n, start} for each key.
+var failScript = goredis.NewScript(`
+local now, w = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out = {}
+for _, k in ipairs(KEYS) do
+  local s = redis.call('HGET', k, 's')
+  if s and now < tonumber(s) + w then
+    table.insert(out, redis.call('HINCRBY', k, 'n', 1))
+    table.insert(out, s)
+  else
+    redis.call('DEL', k)
+    redis.call('HSET', k, 's', ARGV[1], 'n', 1)
+    redis.call('PEXPIRE', k, ARGV[2])
+    table.insert(out, 1)
+    table.insert(out, ARGV[1])
+  end
+end
+return out
+`)
+
+// Check reads both counters in one pipeline (one round trip; both keys are
+// in one slot) and counts nothing.
+func (l *LoginThrottle) Check(ctx context.Context, username, ip string) (time.Duration, error) {
+	uk, ik := l.keys(username, ip)
+	pipe := l.client.Pipeline()
+	uc := pipe.HMGet(ctx, uk, "s", "n")
+	ic := pipe.HMGet(ctx, ik, "s", "n")
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, translate(err)
+	}
+	now := l.clock.Now().UnixMilli()
+	var retry time.Duration
+	for _, c := range []struct {
+		vals  []any
+		limit int
+	}{{uc.Val(), l.cfg.MaxPerUser}, {ic.Val(), l.cfg.MaxPerIP}} {
+		if len(c.vals) != 2 || c.vals[0] == nil || c.vals[1] == nil {
+			continue
+		}
+		start, err1 := parseInt(c.vals[0])
+		n, err2 := parseInt(c.vals[1])
+		if err1 != nil || err2 != nil {
+			return 0, domain.Internal(fmt.Errorf("throttle: bad counter %v", c.vals))
+		}
+		retry = max(retry, l.over(n, start, c.limit, now))
+	}
+	return retry, nil
+}
+
+// Fail counts the failure in both counters with one script call.
+func (l *LoginThrottle) Fail(ctx context.Context, username, ip string) (time.Duration, error) {
+	uk, ik := l.keys(username, ip)
+	now := l.clock.Now().UnixMilli()
+	res, err := failScript.Run(ctx, l.client, []string{uk, ik},
+		strconv.FormatInt(now, 10), l.cfg.Window.Milliseconds()).Slice()
+	if err != nil {
+		return 0, translate(err)
+	}
+	if len(res) != 4 {
+		return 0, domain.Internal(fmt.Errorf("throttle: script returned %v", res))
+	}
+	var retry time.Duration
+	for i, limit := range []int{l.cfg.MaxPerUser, l.cfg.MaxPerIP} {
+		n, ok := res[2*i].(int64)
+		start, err := parseInt(res[2*i+1])
+		if !ok || err != nil {
+			return 0, domain.Internal(fmt.Errorf("throttle: script returned %v", res))
+		}
+		retry = max(retry, l.over(n, start, limit, now))
+	}
+	return retry, nil
+}
+
+// over returns the time left in a window that started at start (ms) if its
+// count n is over limit, else 0. It never exceeds one window, even when
+// another instance's clock runs ahead of ours.
+func (l *LoginThrottle) over(n, start int64, limit int, now int64) time.Duration {
+	if n <= int64(limit) {
+		return 0
+	}
+	left := time.Duration(start-now)*time.Millisecond + l.cfg.Window
+	return min(max(left, 0), l.cfg.Window)
+}
+
+// Reset deletes the username+IP counter; the IP counter stays.
+func (l *LoginThrottle) Reset(ctx context.Context, username, ip string) error {
+	uk, _ := l.keys(username, ip)
+	return translate(l.client.Del(ctx, uk).Err())
+}

@@ -1,0 +1,185 @@
+package porttest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/m9m/auth/adapter/memory"
+	"github.com/m9m/auth/port"
+)
+
+// ThrottleLimits are the limits a LoginThrottle under test must be built with.
+type ThrottleLimits struct {
+	MaxPerUser int
+	MaxPerIP   int
+	Window     time.Duration
+}
+
+// LoginThrottle runs the contract of port.LoginThrottle. newThrottle returns
+// an empty throttle with the given limits that tells time by clock; windows
+// are checked by moving the clock.
+func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Clock, limits ThrottleLimits) port.LoginThrottle) {
+	ctx := context.Background()
+	const window = 15 * time.Minute
+	std := ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, Window: window}
+	const ip, otherIP = "198.51.100.4", "2001:db8::1"
+
+	setup := func(t *testing.T, limits ThrottleLimits) (port.LoginThrottle, *memory.Clock) {
+		clock := memory.NewClock(base)
+		return newThrottle(t, clock, limits), clock
+	}
+	check := func(t *testing.T, l port.LoginThrottle, user, ip string) time.Duration {
+		t.Helper()
+		d, err := l.Check(ctx, user, ip)
+		noErr(t, err)
+		return d
+	}
+	fail := func(t *testing.T, l port.LoginThrottle, user, ip string) time.Duration {
+		t.Helper()
+		d, err := l.Fail(ctx, user, ip)
+		noErr(t, err)
+		return d
+	}
+
+	t.Run("nobody is throttled at first and Check counts nothing", func(t *testing.T) {
+		l, _ := setup(t, std)
+		for range 20 {
+			if d := check(t, l, "alice", ip); d != 0 {
+				t.Fatalf("Check = %v, want 0", d)
+			}
+		}
+	})
+
+	t.Run("the limit tolerates MaxPerUser failures and the next one crosses", func(t *testing.T) {
+		l, clock := setup(t, std)
+		for i := 1; i <= 5; i++ {
+			if d := fail(t, l, "alice", ip); d != 0 {
+				t.Fatalf("failure %d: Fail = %v, want 0", i, d)
+			}
+			if d := check(t, l, "alice", ip); d != 0 {
+				t.Fatalf("after failure %d: Check = %v, want 0", i, d)
+			}
+			clock.Advance(time.Minute)
+		}
+		// The window opened at the first failure, 5 minutes ago.
+		if d := fail(t, l, "alice", ip); d != window-5*time.Minute {
+			t.Fatalf("6th failure: Fail = %v, want %v", d, window-5*time.Minute)
+		}
+		if d := check(t, l, "alice", ip); d != window-5*time.Minute {
+			t.Fatalf("Check = %v, want %v", d, window-5*time.Minute)
+		}
+		if d := fail(t, l, "alice", ip); d <= 0 {
+			t.Fatalf("7th failure: Fail = %v, want > 0", d)
+		}
+		if d := check(t, l, "ALICE ", ip); d <= 0 {
+			t.Fatalf("Check(differently written username) = %v, want > 0", d)
+		}
+		if d := check(t, l, "bob", ip); d != 0 {
+			t.Fatalf("Check(other user, same IP) = %v, want 0", d)
+		}
+		if d := check(t, l, "alice", otherIP); d != 0 {
+			t.Fatalf("Check(same user, other IP) = %v, want 0", d)
+		}
+	})
+
+	t.Run("the window ends by itself and counting starts again", func(t *testing.T) {
+		l, clock := setup(t, std)
+		for range 6 {
+			fail(t, l, "alice", ip)
+		}
+		clock.Advance(window - time.Millisecond)
+		if d := check(t, l, "alice", ip); d != time.Millisecond {
+			t.Fatalf("Check just before the window ends = %v, want 1ms", d)
+		}
+		clock.Advance(time.Millisecond)
+		if d := check(t, l, "alice", ip); d != 0 {
+			t.Fatalf("Check after the window = %v, want 0", d)
+		}
+		for i := 1; i <= 5; i++ {
+			if d := fail(t, l, "alice", ip); d != 0 {
+				t.Fatalf("failure %d of the new window: Fail = %v, want 0", i, d)
+			}
+		}
+		if d := fail(t, l, "alice", ip); d != window {
+			t.Fatalf("6th failure of the new window: Fail = %v, want %v", d, window)
+		}
+	})
+
+	t.Run("reset clears the username+IP counter only", func(t *testing.T) {
+		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
+		for range 6 {
+			fail(t, l, "alice", ip)
+		}
+		noErr(t, l.Reset(ctx, "Alice", ip))
+		if d := check(t, l, "alice", ip); d != 0 {
+			t.Fatalf("Check after Reset = %v, want 0", d)
+		}
+		// The IP counter still holds the 6 failures: two more pass, the 9th crosses.
+		fail(t, l, "bob", ip)
+		fail(t, l, "carol", ip)
+		if d := check(t, l, "dave", ip); d != 0 {
+			t.Fatalf("Check = %v with 8 IP failures, want 0", d)
+		}
+		if d := fail(t, l, "erin", ip); d <= 0 {
+			t.Fatalf("9th failure from the IP: Fail = %v, want > 0 (Reset must not clear the IP counter)", d)
+		}
+		noErr(t, l.Reset(ctx, "nobody", otherIP)) // resetting nothing is fine
+	})
+
+	t.Run("the per-IP limit spans usernames", func(t *testing.T) {
+		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 10, Window: window})
+		for i := range 10 {
+			if d := fail(t, l, fmt.Sprintf("user%d", i), ip); d != 0 {
+				t.Fatalf("IP failure %d: Fail = %v, want 0", i+1, d)
+			}
+		}
+		if d := fail(t, l, "user10", ip); d != window {
+			t.Fatalf("11th IP failure: Fail = %v, want %v", d, window)
+		}
+		if d := check(t, l, "never-tried", ip); d != window {
+			t.Fatalf("Check(any user from the IP) = %v, want %v", d, window)
+		}
+		if d := check(t, l, "never-tried", otherIP); d != 0 {
+			t.Fatalf("Check(other IP) = %v, want 0", d)
+		}
+	})
+
+	t.Run("30 concurrent failures count exactly 30", func(t *testing.T) {
+		// MaxPerIP 30: the IP counter must reach exactly 30 (not over), so one
+		// more failure from the IP crosses it; MaxPerUser 5: exactly 25 of
+		// the 30 see their failure over the limit.
+		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 30, Window: window})
+		const n = 30
+		results := make([]time.Duration, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				results[i], errs[i] = l.Fail(ctx, "alice", ip)
+			})
+		}
+		close(start)
+		wg.Wait()
+		over := 0
+		for i := range n {
+			noErr(t, errs[i])
+			if results[i] > 0 {
+				over++
+			}
+		}
+		if over != n-5 {
+			t.Fatalf("%d of %d concurrent failures reported over the limit, want %d", over, n, n-5)
+		}
+		if d := check(t, l, "bob", ip); d != 0 {
+			t.Fatalf("Check(other user) = %v with exactly 30 IP failures, want 0", d)
+		}
+		if d := fail(t, l, "bob", ip); d <= 0 {
+			t.Fatalf("31st IP failure: Fail = %v, want > 0", d)
+		}
+	})
+}
