@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -325,7 +326,7 @@ func parsePHC(s string) (phc, error) {
 		return malformed("too long")
 	}
 	parts := strings.Split(s, "$")
-	if len(parts) < 2 || parts[0] != "" {
+	if len(parts) < 2 || parts[0] != "" || parts[1] == "" {
 		return malformed("bad shape")
 	}
 	if parts[1] != "argon2id" {
@@ -355,9 +356,13 @@ func parsePHC(s string) (phc, error) {
 	if err != nil {
 		return malformed("bad hash encoding")
 	}
+	saltLen, keyLen := len(salt), len(key)
+	if p > math.MaxUint8 || saltLen > MaxArgon2SaltLen || keyLen > MaxArgon2KeyLen {
+		return malformed("parameter out of range")
+	}
 	params := Argon2Params{
 		MemoryKiB: m, Iterations: t, Parallelism: uint8(p),
-		SaltLen: uint32(len(salt)), KeyLen: uint32(len(key)),
+		SaltLen: uint32(saltLen), KeyLen: uint32(keyLen),
 	}
 	if err := params.Validate(); err != nil {
 		return malformed(err.Error())

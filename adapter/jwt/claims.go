@@ -8,11 +8,15 @@ import (
 // than embedding gojwt.RegisteredClaims) so that "aud" is a single string,
 // without touching golang-jwt's process-wide MarshalSingleStringAsArray.
 type issuedClaims struct {
-	Issuer    string             `json:"iss"`
-	Audience  string             `json:"aud"`
-	Subject   string             `json:"sub"`
-	SessionID string             `json:"sid"`
-	ID        string             `json:"jti"`
+	Issuer    string `json:"iss"`
+	Audience  string `json:"aud"`
+	Subject   string `json:"sub"`
+	SessionID string `json:"sid"`
+	ID        string `json:"jti"`
+	// Username and Role are private claims, so that authenticating a
+	// request needs no database read (see session.Claims).
+	Username  string             `json:"username,omitempty"`
+	Role      string             `json:"role,omitempty"`
 	IssuedAt  *gojwt.NumericDate `json:"iat"`
 	NotBefore *gojwt.NumericDate `json:"nbf"`
 	ExpiresAt *gojwt.NumericDate `json:"exp"`
@@ -35,4 +39,6 @@ func (c issuedClaims) GetAudience() (gojwt.ClaimStrings, error) {
 type verifiedClaims struct {
 	gojwt.RegisteredClaims
 	SessionID string `json:"sid"`
+	Username  string `json:"username"`
+	Role      string `json:"role"`
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/m9m/auth/domain"
 	"github.com/m9m/auth/domain/session"
+	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/port"
 )
 
@@ -203,6 +204,8 @@ func (s *Service) Issue(c session.Claims) (string, error) {
 		Subject:   c.UserID,
 		SessionID: c.SessionID,
 		ID:        c.TokenID,
+		Username:  c.Username,
+		Role:      string(c.Role),
 		IssuedAt:  numericDate(iat),
 		NotBefore: numericDate(nbf),
 		ExpiresAt: numericDate(c.ExpiresAt),
@@ -249,6 +252,8 @@ func (s *Service) Verify(token string) (session.Claims, error) {
 		TokenID:   vc.ID,
 		SessionID: vc.SessionID,
 		UserID:    vc.Subject,
+		Username:  vc.Username,
+		Role:      user.Role(vc.Role),
 		IssuedAt:  vc.IssuedAt.UTC(),
 		NotBefore: vc.NotBefore.UTC(),
 		ExpiresAt: vc.ExpiresAt.UTC(),

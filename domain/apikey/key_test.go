@@ -53,13 +53,25 @@ func TestKeyEffective(t *testing.T) {
 		role   user.Role
 		want   []user.Permission
 	}{
-		{"admin keeps all scopes, canonical order", []user.Permission{user.PermAuditRead, user.PermWorkflowsRead}, user.RoleAdmin,
-			[]user.Permission{user.PermWorkflowsRead, user.PermAuditRead}},
-		{"demoted owner loses write", []user.Permission{user.PermWorkflowsWrite, user.PermWorkflowsRead}, user.RoleViewer,
-			[]user.Permission{user.PermWorkflowsRead}},
+		{
+			"admin keeps all scopes, canonical order",
+			[]user.Permission{user.PermAuditRead, user.PermWorkflowsRead},
+			user.RoleAdmin,
+			[]user.Permission{user.PermWorkflowsRead, user.PermAuditRead},
+		},
+		{
+			"demoted owner loses write",
+			[]user.Permission{user.PermWorkflowsWrite, user.PermWorkflowsRead},
+			user.RoleViewer,
+			[]user.Permission{user.PermWorkflowsRead},
+		},
 		{"editor cannot use users:manage", []user.Permission{user.PermUsersManage}, user.RoleEditor, []user.Permission{}},
-		{"duplicates collapse", []user.Permission{user.PermWorkflowsRead, user.PermWorkflowsRead}, user.RoleViewer,
-			[]user.Permission{user.PermWorkflowsRead}},
+		{
+			"duplicates collapse",
+			[]user.Permission{user.PermWorkflowsRead, user.PermWorkflowsRead},
+			user.RoleViewer,
+			[]user.Permission{user.PermWorkflowsRead},
+		},
 		{"no scopes", nil, user.RoleAdmin, []user.Permission{}},
 		{"unknown role", []user.Permission{user.PermWorkflowsRead}, user.Role("ghost"), []user.Permission{}},
 		{"unknown scope ignored", []user.Permission{"root:all", user.PermAuditRead}, user.RoleAdmin, []user.Permission{user.PermAuditRead}},
@@ -124,8 +136,13 @@ func TestValidateScopes(t *testing.T) {
 		{"nil means all of role", nil, user.RoleEditor, user.RoleEditor.Permissions(), true},
 		{"empty means all of role", []string{}, user.RoleViewer, user.RoleViewer.Permissions(), true},
 		{"subset", []string{"workflows:read"}, user.RoleEditor, []user.Permission{user.PermWorkflowsRead}, true},
-		{"dedupe and canonical order", []string{"audit:read", "workflows:read", "audit:read"}, user.RoleAdmin,
-			[]user.Permission{user.PermWorkflowsRead, user.PermAuditRead}, true},
+		{
+			"dedupe and canonical order",
+			[]string{"audit:read", "workflows:read", "audit:read"},
+			user.RoleAdmin,
+			[]user.Permission{user.PermWorkflowsRead, user.PermAuditRead},
+			true,
+		},
 		{"unknown", []string{"workflows:read", "root"}, user.RoleAdmin, nil, false},
 		{"case matters", []string{"Workflows:Read"}, user.RoleAdmin, nil, false},
 		{"padded", []string{" workflows:read"}, user.RoleAdmin, nil, false},
