@@ -11,7 +11,9 @@ type PasswordHasher interface {
 	// Verify reports whether password matches encoded, in constant time, and
 	// whether encoded uses outdated parameters and should be re-hashed.
 	Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error)
-	// VerifyDummy costs what Verify costs and always fails; login calls it for
-	// unknown usernames so timing does not reveal which usernames exist.
+	// VerifyDummy costs what Verify costs and matches nothing; login calls it
+	// for unknown usernames so timing does not reveal which usernames exist.
+	// It errs only as Verify would (saturated hasher, cancelled ctx), so an
+	// overloaded server answers known and unknown usernames alike.
 	VerifyDummy(ctx context.Context, password string) error
 }

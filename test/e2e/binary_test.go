@@ -175,6 +175,9 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 		// Every login below hashes (argon2id, default cost), so requests are
 		// really in flight when SIGTERM lands; no throttle short-cuts them.
 		"M9M_SECURITY_LOGIN_THROTTLE_ENABLED=false",
+		// Hashes queue behind the concurrency cap; on a busy CI machine the
+		// default queue timeout could answer 503 for reasons unrelated to drain.
+		"M9M_SECURITY_PASSWORD_HASH_QUEUE_TIMEOUT=60s",
 	)
 	cmd := exec.Command(m9mBinary(t), "serve")
 	cmd.Env = env
