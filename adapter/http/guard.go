@@ -39,7 +39,7 @@ func (g *guard) wrap(r Route) echo.HandlerFunc {
 			}
 		}
 		if g.limiter != nil && !r.NoRateLimit {
-			key := "ip:" + c.RealIP()
+			key := ipRateKey(c.RealIP())
 			if authed {
 				key = p.RateKey()
 			}

@@ -88,7 +88,7 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 	e.Logger.SetOutput(zap.NewStdLog(log).Writer())
 	eh := &errorHandler{log: log, basicEnabled: chain.BasicEnabled()}
 	e.HTTPErrorHandler = eh.handle
-	e.IPExtractor = ipExtractor(st.TrustedProxies)
+	e.IPExtractor = clientIPExtractor(st.TrustedProxies)
 
 	e.Use(requestIDMiddleware)
 	e.Use(accessLog(log))
@@ -98,6 +98,7 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 	if st.CORS != nil {
 		e.Use(st.CORS)
 	}
+	e.Use(answerOptions)
 	e.Use(bodyLimit(st.MaxBodyBytes))
 
 	g := &guard{chain: chain, limiter: limiter, log: log, metrics: metrics}
@@ -187,14 +188,6 @@ func (s *Server) RegisteredRoutes() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
-	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, n := range trusted {
-		opts = append(opts, echo.TrustIPRange(n))
-	}
-	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // observe records latency by route template (never the raw path, which

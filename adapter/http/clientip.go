@@ -1,0 +1,57 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+
+	"github.com/labstack/echo/v4"
+)
+
+// clientIPExtractor decides which address is the client's. Forwarding
+// headers are believed only when the direct peer is one of the trusted
+// proxies: X-Forwarded-For first (walked from the right, skipping trusted
+// hops, so a client cannot choose its own address by prepending entries),
+// else X-Real-IP. From any other peer the socket address (without its port)
+// is the client, whatever the headers say. Loopback, link-local and private
+// networks are not trusted implicitly: only what server.trusted_proxies lists.
+func clientIPExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	xff := echo.ExtractIPFromXFFHeader(opts...)
+	realIP := echo.ExtractIPFromRealIPHeader(opts...)
+	return func(r *http.Request) string {
+		if len(r.Header.Values(echo.HeaderXForwardedFor)) > 0 {
+			return canonicalIP(xff(r))
+		}
+		return canonicalIP(realIP(r))
+	}
+}
+
+// canonicalIP writes an address one way only (IPv4-mapped IPv6 as IPv4, no
+// zone), so one client cannot get several rate budgets by spelling its
+// address differently.
+func canonicalIP(s string) string {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return s
+	}
+	return a.Unmap().WithZone("").String()
+}
+
+// ipRateKey is the rate budget of an unauthenticated caller. An IPv6 client
+// usually controls a whole /64, so its budget is the /64: otherwise it could
+// spend a fresh budget from each of its 2^64 addresses.
+func ipRateKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() {
+		return "ip:" + ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return "ip:" + ip
+	}
+	return "ip:" + p.String()
+}
