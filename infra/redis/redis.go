@@ -31,6 +31,9 @@ func NewClient(cfg config.RedisConfig) (goredis.UniversalClient, error) {
 			MaxRetries:         maxRetries,
 			DialerRetries:      dialerRetries,
 			DialerRetryTimeout: dialerRetryWait,
+			// Honour request deadlines on socket reads too, so a Redis that
+			// stops answering (rather than refusing) cannot stall a request.
+			ContextTimeoutEnabled: true,
 		}), nil
 	}
 	opts, err := goredis.ParseURL(cfg.URL)
@@ -46,6 +49,7 @@ func NewClient(cfg config.RedisConfig) (goredis.UniversalClient, error) {
 	opts.MaxRetries = maxRetries
 	opts.DialerRetries = dialerRetries
 	opts.DialerRetryTimeout = dialerRetryWait
+	opts.ContextTimeoutEnabled = true
 	return goredis.NewClient(opts), nil
 }
 
