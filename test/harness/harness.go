@@ -91,10 +91,16 @@ func TestConfig(t testing.TB) *config.Config {
 	cfg.Security.PasswordHash.Iterations = 1
 	cfg.Performance.RateLimit.Enabled = false
 	cfg.Security.BootstrapAdmin.Username = AdminUsername
-	cfg.Security.BootstrapAdmin.Password = "admin-" + randomSecret()[:24]
+	cfg.Security.BootstrapAdmin.Password = adminPassword
 	t.Cleanup(func() { cleanRedisPrefix(cfg.Redis.KeyPrefix) })
 	return cfg
 }
+
+// adminPassword is the bootstrap admin's password for the whole test
+// process: the package database is shared by every instance, and the admin
+// is created only by the first one (bootstrap runs only while no user
+// exists), so a password drawn per instance would not log in on the others.
+var adminPassword = "admin-" + randomSecret()[:24]
 
 // Start runs an instance and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
