@@ -27,8 +27,8 @@ const (
 	ActionLoginThrottled  Action = "auth.throttled"
 	ActionBasicFailure    Action = "auth.basic_failure"
 	ActionAPIKeyCreate    Action = "api_key.create"
-	ActionAPIKeyRotate    Action = "api_key.rotate"
-	ActionAPIKeyRevoke    Action = "api_key.revoke"
+	ActionAPIKeyRotate    Action = "api_key.rotate" //nolint:gosec // an action name, not a credential
+	ActionAPIKeyRevoke    Action = "api_key.revoke" //nolint:gosec // an action name, not a credential
 	ActionUserCreate      Action = "user.create"
 	ActionUserUpdate      Action = "user.update"
 	ActionUserDelete      Action = "user.delete"

@@ -1,0 +1,184 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
+	"github.com/m9m/auth/port"
+)
+
+// AuditStore is the Postgres port.AuditStore.
+type AuditStore struct {
+	db *sqlx.DB
+}
+
+var _ port.AuditStore = (*AuditStore)(nil)
+
+// NewAuditStore returns a store over db.
+func NewAuditStore(db *sqlx.DB) *AuditStore {
+	return &AuditStore{db: db}
+}
+
+// auditColumns is the explicit column list every query selects.
+const auditColumns = `id, occurred_at, actor_id, actor_name, action, target_type, target_id, ip, user_agent, outcome, metadata`
+
+// auditInsert writes a whole batch in one statement whatever its size: each
+// column travels as one array parameter and unnest turns them back into
+// rows (a multi-row VALUES list would hit the 65535-parameter limit at ~6000
+// events). ON CONFLICT makes a retried batch harmless.
+const auditInsert = `
+	INSERT INTO audit_events (` + auditColumns + `)
+	SELECT id, occurred_at, NULLIF(actor_id, ''), actor_name, action, target_type, target_id, ip, user_agent, outcome, NULLIF(metadata, '')::jsonb
+	FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+	  AS e(id, occurred_at, actor_id, actor_name, action, target_type, target_id, ip, user_agent, outcome, metadata)
+	ON CONFLICT (id) DO NOTHING`
+
+// Insert stores the batch in one round trip.
+func (s *AuditStore) Insert(ctx context.Context, events []audit.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	n := len(events)
+	cols := make([][]string, 11)
+	for i := range cols {
+		cols[i] = make([]string, n)
+	}
+	for i, e := range events {
+		e = e.Sanitized()
+		meta := ""
+		if len(e.Metadata) > 0 {
+			b, err := json.Marshal(e.Metadata)
+			if err != nil {
+				return domain.Internal(err)
+			}
+			meta = string(b)
+		}
+		row := []string{
+			e.ID, e.Time.UTC().Round(time.Microsecond).Format(time.RFC3339Nano), e.ActorID, e.ActorName,
+			string(e.Action), e.TargetType, e.TargetID, e.IP, e.UserAgent, string(e.Outcome), meta,
+		}
+		for c, v := range row {
+			cols[c][i] = v
+		}
+	}
+	args := make([]any, len(cols))
+	for i, c := range cols {
+		args[i] = pq.Array(c)
+	}
+	_, err := s.db.ExecContext(ctx, auditInsert, args...)
+	return translate(err)
+}
+
+type auditRow struct {
+	ID         string         `db:"id"`
+	OccurredAt time.Time      `db:"occurred_at"`
+	ActorID    sql.NullString `db:"actor_id"`
+	ActorName  string         `db:"actor_name"`
+	Action     string         `db:"action"`
+	TargetType string         `db:"target_type"`
+	TargetID   string         `db:"target_id"`
+	IP         string         `db:"ip"`
+	UserAgent  string         `db:"user_agent"`
+	Outcome    string         `db:"outcome"`
+	Metadata   []byte         `db:"metadata"`
+}
+
+func (r auditRow) toEvent() (audit.Event, error) {
+	e := audit.Event{
+		ID:         r.ID,
+		Time:       r.OccurredAt.UTC(),
+		ActorID:    r.ActorID.String,
+		ActorName:  r.ActorName,
+		Action:     audit.Action(r.Action),
+		TargetType: r.TargetType,
+		TargetID:   r.TargetID,
+		IP:         r.IP,
+		UserAgent:  r.UserAgent,
+		Outcome:    audit.Outcome(r.Outcome),
+	}
+	if len(r.Metadata) > 0 {
+		if err := json.Unmarshal(r.Metadata, &e.Metadata); err != nil {
+			return audit.Event{}, domain.Internal(err)
+		}
+		if len(e.Metadata) == 0 {
+			e.Metadata = nil
+		}
+	}
+	return e, nil
+}
+
+// List returns one page of matching events, newest first.
+func (s *AuditStore) List(ctx context.Context, q audit.Query) (audit.Page, error) {
+	q, err := q.Normalized()
+	if err != nil {
+		return audit.Page{}, err
+	}
+	query, args, err := auditListQuery(q)
+	if err != nil {
+		return audit.Page{}, err
+	}
+	var rows []auditRow
+	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
+		return audit.Page{}, translate(err)
+	}
+	page := audit.Page{}
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+		last := rows[len(rows)-1]
+		page.NextCursor = audit.EncodeCursor(audit.Position{Time: last.OccurredAt, ID: last.ID})
+	}
+	page.Events = make([]audit.Event, len(rows))
+	for i, r := range rows {
+		if page.Events[i], err = r.toEvent(); err != nil {
+			return audit.Page{}, err
+		}
+	}
+	return page, nil
+}
+
+// auditListQuery builds the SELECT for a normalized query. Only constant SQL
+// fragments and placeholder numbers go into the text; every value is a
+// parameter.
+func auditListQuery(q audit.Query) (string, []any, error) {
+	var conds []string
+	var args []any
+	param := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if q.ActorID != "" {
+		conds = append(conds, "actor_id = "+param(q.ActorID))
+	}
+	if q.Action != "" {
+		conds = append(conds, "action = "+param(string(q.Action)))
+	}
+	if !q.From.IsZero() {
+		conds = append(conds, "occurred_at >= "+param(q.From.UTC()))
+	}
+	if !q.To.IsZero() {
+		conds = append(conds, "occurred_at < "+param(q.To.UTC()))
+	}
+	if q.Cursor != "" {
+		p, err := audit.ParseCursor(q.Cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		conds = append(conds, "(occurred_at, id) < ("+param(p.Time)+", "+param(p.ID)+")")
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + auditColumns + " FROM audit_events")
+	if len(conds) > 0 {
+		b.WriteString(" WHERE " + strings.Join(conds, " AND "))
+	}
+	b.WriteString(" ORDER BY occurred_at DESC, id DESC LIMIT " + param(q.Limit+1))
+	return b.String(), args, nil
+}

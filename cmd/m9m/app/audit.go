@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	httpapi "github.com/m9m/auth/adapter/http"
+	pgadapter "github.com/m9m/auth/adapter/postgres"
+	"github.com/m9m/auth/infra/config"
+	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/usecase/audit"
+)
+
+// AuditModule wires the audit trail (contract §9): the Postgres store, the
+// background writer every feature records through (port.AuditLog), the
+// admin listing and its route.
+//
+// Shutdown order matters: the writer must flush after the HTTP server has
+// drained (requests still record events) and before the Postgres pool
+// closes. fx stops hooks in reverse order of registration; the writer is
+// built from the store, which needs *sqlx.DB, so the pool's hooks come
+// first; and the Invoke below builds the writer before the HTTP server
+// (AuditModule sits before the server's Invoke in Options), so the server
+// stops first.
+var AuditModule = fx.Options(
+	fx.Provide(
+		fx.Annotate(pgadapter.NewAuditStore, fx.As(new(port.AuditStore))),
+		newAuditWriter,
+		func(w *audit.Writer) port.AuditLog { return w },
+		audit.NewLister,
+		fx.Annotate(httpapi.AuditRoutes, fx.ResultTags(`group:"routes"`)),
+	),
+	fx.Invoke(func(port.AuditLog) {}),
+)
+
+// newAuditWriter builds the writer from the audit section and ties it to the
+// lifecycle: start with the app, flush everything queued on stop.
+func newAuditWriter(lc fx.Lifecycle, store port.AuditStore, clock port.Clock, cfg config.AuditConfig, log *zap.Logger) *audit.Writer {
+	w := audit.NewWriter(store, clock, audit.WriterConfig{
+		QueueSize:     cfg.QueueSize,
+		BatchSize:     cfg.BatchSize,
+		FlushInterval: cfg.FlushInterval,
+	}, auditReporter(log.Named("audit")))
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error { w.Start(); return nil },
+		OnStop:  w.Stop,
+	})
+	return w
+}
+
+// auditReporter logs lost audit events: they are never lost silently.
+func auditReporter(log *zap.Logger) audit.Reporter {
+	return audit.ReporterFunc(func(count, total uint64, cause error) {
+		reason := "insert failed"
+		switch {
+		case errors.Is(cause, audit.ErrQueueFull):
+			reason = "queue full"
+		case errors.Is(cause, audit.ErrStopped):
+			reason = "recorded after shutdown"
+		}
+		log.Error("audit events dropped",
+			zap.Uint64("count", count),
+			zap.Uint64("dropped_total", total),
+			zap.String("reason", reason),
+			zap.Error(cause))
+	})
+}
