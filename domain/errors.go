@@ -32,7 +32,7 @@ const (
 const (
 	CodeInvalidRequest     = "INVALID_REQUEST"
 	CodeAuthRequired       = "AUTH_REQUIRED"
-	CodeInvalidCredentials = "INVALID_CREDENTIALS"
+	CodeInvalidCredentials = "INVALID_CREDENTIALS" //nolint:gosec // an error code, not a credential
 	CodeAccessDenied       = "ACCESS_DENIED"
 	CodeNotFound           = "NOT_FOUND"
 	CodeMethodNotAllowed   = "METHOD_NOT_ALLOWED"

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -76,7 +77,7 @@ func recoverMiddleware(log *zap.Logger) echo.MiddlewareFunc {
 		return func(c echo.Context) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
-					if r == http.ErrAbortHandler {
+					if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 						panic(r)
 					}
 					buf := make([]byte, 8<<10)

@@ -27,7 +27,7 @@ func newMigrateCmd(flags *rootFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer func() { _ = db.Close() }()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
 			defer cancel()
 			if err := pgadapter.Migrate(ctx, db.DB); err != nil {
@@ -50,7 +50,7 @@ func newMigrateCmd(flags *rootFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer func() { _ = db.Close() }()
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
 			st, err := pgadapter.MigrationStatus(ctx, db.DB)
@@ -58,13 +58,13 @@ func newMigrateCmd(flags *rootFlags) *cobra.Command {
 				return fmt.Errorf("migrate status: %w", err)
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "VERSION\tSTATE\tAPPLIED AT\tFILE")
+			_, _ = fmt.Fprintln(w, "VERSION\tSTATE\tAPPLIED AT\tFILE")
 			for _, s := range st {
 				applied := "-"
 				if !s.AppliedAt.IsZero() {
 					applied = s.AppliedAt.UTC().Format(time.RFC3339)
 				}
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", s.Source.Version, s.State, applied, s.Source.Path)
+				_, _ = fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", s.Source.Version, s.State, applied, s.Source.Path)
 			}
 			return w.Flush()
 		},

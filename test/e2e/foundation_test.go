@@ -154,7 +154,7 @@ func TestMalformedHTTPIsRefusedAndServerSurvives(t *testing.T) {
 		_ = conn.Close()
 		// Go's server answers protocol-level garbage itself (plain text, before
 		// any handler runs): 400, or 505 for an unknown HTTP version.
-		if err != nil || !(strings.HasPrefix(line, "HTTP/1.1 4") || strings.HasPrefix(line, "HTTP/1.1 505")) {
+		if ok := strings.HasPrefix(line, "HTTP/1.1 4") || strings.HasPrefix(line, "HTTP/1.1 505"); err != nil || !ok {
 			t.Errorf("%q answered %q (%v), want a 4xx/505 status line", raw, line, err)
 		}
 	}

@@ -291,7 +291,7 @@ func cleanRedisPrefix(prefix string) {
 		return
 	}
 	c := goredis.NewClient(opts)
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()

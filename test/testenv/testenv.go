@@ -95,7 +95,7 @@ func createPackageDatabase() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer admin.Close()
+	defer func() { _ = admin.Close() }()
 	if err := admin.PingContext(ctx); err != nil {
 		return "", err
 	}
@@ -119,7 +119,7 @@ func createPackageDatabase() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if err := postgres.Migrate(ctx, db.DB); err != nil {
 		return "", fmt.Errorf("migrate %s: %w", name, err)
 	}
