@@ -198,17 +198,8 @@ func (s *APIKeyStore) ListByOwner(ctx context.Context, ownerID string, liveAt ti
 	if err != nil {
 		return nil, "", translate(err)
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		last := rows[limit-1]
-		next = encodeCursor(pageKey{T: last.CreatedAt, ID: last.ID})
-	}
-	out := make([]apikey.Key, len(rows))
-	for i, r := range rows {
-		out[i] = r.toKey()
-	}
-	return out, next, nil
+	rows, next := trimPage(rows, limit, func(r apiKeyRow) pageKey { return pageKey{T: r.CreatedAt, ID: r.ID} })
+	return mapRows(rows, apiKeyRow.toKey), next, nil
 }
 
 // updateInTx locks the key with id, applies fn and stores the result.

@@ -40,3 +40,23 @@ func checkLimit(limit, maxLimit int) error {
 	}
 	return nil
 }
+
+// trimPage cuts rows, read one past limit, to the page and returns the
+// cursor of its last row ("" when no page follows). key gives a row's
+// keyset position.
+func trimPage[R any](rows []R, limit int, key func(R) pageKey) ([]R, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, encodeCursor(key(rows[limit-1]))
+}
+
+// mapRows converts row structs to domain values.
+func mapRows[R, T any](rows []R, conv func(R) T) []T {
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = conv(r)
+	}
+	return out
+}

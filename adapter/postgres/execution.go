@@ -91,12 +91,7 @@ func (s *ExecutionStore) ListByWorkflow(ctx context.Context, workflowID, cursor 
 	if err != nil {
 		return nil, "", translate(err)
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		last := rows[limit-1]
-		next = encodeCursor(pageKey{T: last.ReceivedAt, ID: last.ID})
-	}
+	rows, next := trimPage(rows, limit, func(r executionRow) pageKey { return pageKey{T: r.ReceivedAt, ID: r.ID} })
 	out := make([]workflow.Execution, len(rows))
 	for i, r := range rows {
 		if out[i], err = r.toExecution(); err != nil {

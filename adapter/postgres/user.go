@@ -141,18 +141,7 @@ func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) e
 // Delete removes the user with id; the user's sessions go with it (ON
 // DELETE CASCADE).
 func (s *UserStore) Delete(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
-	if err != nil {
-		return translate(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return translate(err)
-	}
-	if n == 0 {
-		return domain.ErrNotFound
-	}
-	return nil
+	return deleteByID(ctx, s.db, "users", id)
 }
 
 // List pages through users ordered by (created_at, id), reading one row
@@ -178,17 +167,8 @@ func (s *UserStore) List(ctx context.Context, cursor string, limit int) ([]user.
 	if err != nil {
 		return nil, "", translate(err)
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		last := rows[limit-1]
-		next = encodeCursor(pageKey{T: last.CreatedAt, ID: last.ID})
-	}
-	out := make([]user.User, len(rows))
-	for i, r := range rows {
-		out[i] = r.toUser()
-	}
-	return out, next, nil
+	rows, next := trimPage(rows, limit, func(r userRow) pageKey { return pageKey{T: r.CreatedAt, ID: r.ID} })
+	return mapRows(rows, userRow.toUser), next, nil
 }
 
 // Count returns the number of users.

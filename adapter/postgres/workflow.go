@@ -8,7 +8,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/m9m/auth/domain"
 	"github.com/m9m/auth/domain/workflow"
 	"github.com/m9m/auth/port"
 )
@@ -196,18 +195,7 @@ func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow
 // Delete removes the workflow with id; its executions go with it (ON
 // DELETE CASCADE).
 func (s *WorkflowStore) Delete(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM workflows WHERE id = $1`, id)
-	if err != nil {
-		return translate(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return translate(err)
-	}
-	if n == 0 {
-		return domain.ErrNotFound
-	}
-	return nil
+	return deleteByID(ctx, s.db, "workflows", id)
 }
 
 // List pages through workflows ordered by (created_at, id), reading one
@@ -233,15 +221,6 @@ func (s *WorkflowStore) List(ctx context.Context, cursor string, limit int) ([]w
 	if err != nil {
 		return nil, "", translate(err)
 	}
-	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		last := rows[limit-1]
-		next = encodeCursor(pageKey{T: last.CreatedAt, ID: last.ID})
-	}
-	out := make([]workflow.Workflow, len(rows))
-	for i, r := range rows {
-		out[i] = r.toWorkflow()
-	}
-	return out, next, nil
+	rows, next := trimPage(rows, limit, func(r workflowRow) pageKey { return pageKey{T: r.CreatedAt, ID: r.ID} })
+	return mapRows(rows, workflowRow.toWorkflow), next, nil
 }
