@@ -3,13 +3,25 @@
 // the token, never the session.
 package session
 
-import "time"
+import (
+	"time"
+
+	"github.com/m9m/auth/domain/user"
+)
 
 // Claims are the facts an access token asserts, independent of its encoding.
+//
+// Role and Username travel in the token (private claims "role" and
+// "username") so that authenticating a request needs no database query.
+// They cannot go stale: usernames never change, and every role change,
+// disable or delete ends all of the user's sessions in the denylist at once,
+// so a token only ever carries its user's current role.
 type Claims struct {
-	TokenID   string // jti, ≥128 random bits
-	SessionID string // sid
-	UserID    string // sub
+	TokenID   string    // jti, ≥128 random bits
+	SessionID string    // sid
+	UserID    string    // sub
+	Username  string    // private claim "username"
+	Role      user.Role // private claim "role"
 	IssuedAt  time.Time
 	NotBefore time.Time
 	ExpiresAt time.Time

@@ -5,15 +5,14 @@ package app
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/labstack/echo/v4/middleware"
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
+	"go.uber.org/zap"
 
 	httpapi "github.com/m9m/auth/adapter/http"
 	"github.com/m9m/auth/infra/config"
@@ -38,6 +37,11 @@ func Options(cfg *config.Config, extra ...fx.Option) fx.Option {
 		log.Module,
 		postgres.Module,
 		redis.Module,
+		AuditModule,
+		APIKeysModule,
+		IdentityModule,
+		EdgeModule,
+		WorkflowsModule,
 		fx.Provide(
 			fx.Annotate(func() SystemClock { return SystemClock{} }, fx.As(new(port.Clock))),
 			newChain,
@@ -73,6 +77,7 @@ func supplySections(cfg *config.Config) fx.Option {
 		cfg.Performance.ConnectionPool,
 		cfg.Monitoring.Metrics,
 		cfg.Audit,
+		webhookEncryptionKey(cfg.Security.WebhookEncryptionKey),
 	)
 }
 
@@ -102,7 +107,7 @@ func newChain(p chainParams) *authn.Chain {
 	return c
 }
 
-func newHTTPSettings(srv config.ServerConfig, cors config.CORSConfig) (httpapi.Settings, error) {
+func newHTTPSettings(lc fx.Lifecycle, srv config.ServerConfig, cors config.CORSConfig, clock port.Clock, log *zap.Logger) (httpapi.Settings, error) {
 	prefixes, err := srv.TrustedProxyPrefixes()
 	if err != nil {
 		return httpapi.Settings{}, err
@@ -125,22 +130,11 @@ func newHTTPSettings(srv config.ServerConfig, cors config.CORSConfig) (httpapi.S
 		MaxBodyBytes:      int64(srv.MaxBodyBytes),
 		TrustedProxies:    nets,
 	}
-	if srv.TLS.Enabled {
-		cert, err := tls.LoadX509KeyPair(srv.TLS.CertFile, srv.TLS.KeyFile)
-		if err != nil {
-			return httpapi.Settings{}, fmt.Errorf("server.tls: load certificate: %w", err)
-		}
-		st.TLS = &tls.Config{MinVersion: srv.TLS.MinTLSVersion(), Certificates: []tls.Certificate{cert}}
+	if st.TLS, err = newTLS(lc, srv.TLS, clock, log); err != nil {
+		return httpapi.Settings{}, err
 	}
-	if cors.Enabled {
-		st.CORS = middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins:     cors.AllowedOrigins,
-			AllowMethods:     cors.AllowedMethods,
-			AllowHeaders:     cors.AllowedHeaders,
-			AllowCredentials: cors.AllowCredentials,
-			MaxAge:           cors.MaxAge,
-			ExposeHeaders:    []string{"X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"},
-		})
+	if st.CORS, err = newCORS(cors); err != nil {
+		return httpapi.Settings{}, err
 	}
 	return st, nil
 }

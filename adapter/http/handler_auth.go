@@ -1,0 +1,225 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/user"
+	"github.com/m9m/auth/usecase/auth"
+	"github.com/m9m/auth/usecase/authn"
+)
+
+// authHandlers serve /api/v1/auth/*: sessions, who am I, password change.
+type authHandlers struct {
+	svc   *auth.Service
+	chain *authn.Chain
+}
+
+// AuthRoutes declares the session endpoints. With JWT disabled only
+// /auth/me remains (API-key and basic callers use it); login, refresh,
+// logout, sessions and password change are then 404, like any endpoint of
+// a disabled method (contract §1) — for anonymous callers too, on login and
+// refresh, which are the ones they call.
+//
+// Refresh is declared Public on purpose, and authenticates by itself: the
+// guard's authentication would refuse a refresh racing another refresh of
+// the same token (the winner has already revoked it), which must instead
+// get the same successor within the grace (contract §4). The use case
+// checks the signature, the session and the denylist itself.
+func AuthRoutes(svc *auth.Service, chain *authn.Chain, jwtEnabled bool) Routes {
+	h := &authHandlers{svc: svc, chain: chain}
+	rs := Routes{
+		{Method: http.MethodGet, Path: "/api/v1/auth/me", Handler: h.me, AnyAuthenticated: true},
+	}
+	if !jwtEnabled {
+		// Declared so that anonymous callers get the contract's 404 for a
+		// disabled method, not the 401 every unknown /api/v1 route gets.
+		return append(rs,
+			Route{Method: http.MethodPost, Path: "/api/v1/auth/login", Handler: jwtDisabled, Public: true},
+			Route{Method: http.MethodPost, Path: "/api/v1/auth/refresh", Handler: jwtDisabled, Public: true},
+		)
+	}
+	return append(rs,
+		Route{Method: http.MethodPost, Path: "/api/v1/auth/login", Handler: h.login, Public: true},
+		Route{Method: http.MethodPost, Path: "/api/v1/auth/refresh", Handler: h.refresh, Public: true},
+		Route{Method: http.MethodPost, Path: "/api/v1/auth/logout", Handler: h.logout, AnyAuthenticated: true, DenyAPIKey: true},
+		Route{Method: http.MethodGet, Path: "/api/v1/auth/sessions", Handler: h.listSessions, AnyAuthenticated: true},
+		// An API key (often kept by automation) may not end interactive sessions.
+		Route{Method: http.MethodDelete, Path: "/api/v1/auth/sessions/:id", Handler: h.endSession, AnyAuthenticated: true, DenyAPIKey: true},
+		Route{Method: http.MethodPost, Path: "/api/v1/auth/password", Handler: h.changePassword, AnyAuthenticated: true, DenyAPIKey: true},
+	)
+}
+
+// jwtDisabled answers the session endpoints while security.jwt.enabled is false.
+func jwtDisabled(echo.Context) error {
+	return domain.ErrNotFound.WithMessage("JWT authentication is disabled")
+}
+
+// authUserBody is the short form of a user in auth answers.
+type authUserBody struct {
+	ID       string    `json:"id"`
+	Username string    `json:"username"`
+	Role     user.Role `json:"role"`
+}
+
+type authLoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type authTokenBody struct {
+	Token     string `json:"token"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+type authLoginBody struct {
+	authTokenBody
+	User authUserBody `json:"user"`
+}
+
+type authMeBody struct {
+	User        authUserBody      `json:"user"`
+	AuthMethod  string            `json:"authMethod"`
+	Permissions []user.Permission `json:"permissions"`
+}
+
+type authSessionBody struct {
+	ID              string `json:"id"`
+	CreatedAt       string `json:"createdAt"`
+	LastRefreshedAt string `json:"lastRefreshedAt"`
+	IP              string `json:"ip"`
+	UserAgent       string `json:"userAgent"`
+	Current         bool   `json:"current"`
+}
+
+type authSessionsBody struct {
+	Data []authSessionBody `json:"data"`
+}
+
+type authPasswordRequest struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
+// formatAPITime renders a time as the contract wants it: RFC 3339, UTC,
+// whole seconds.
+func formatAPITime(t time.Time) string {
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
+}
+
+func (h *authHandlers) login(c echo.Context) error {
+	var req authLoginRequest
+	if err := BindJSON(c, &req); err != nil {
+		return err
+	}
+	res, err := h.svc.Login(c.Request().Context(), auth.LoginInput{Username: req.Username, Password: req.Password, Client: ClientOf(c)})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, authLoginBody{
+		authTokenBody: authTokenBody{Token: res.Token.Token, ExpiresAt: formatAPITime(res.ExpiresAt)},
+		User:          authUserBody{ID: res.User.ID, Username: res.User.Username, Role: res.User.Role},
+	})
+}
+
+// refresh takes the presented bearer token itself (see AuthRoutes). Any
+// other credential is judged as usual first, so a bad one is still a 401,
+// and a good one gets 403: only session tokens can be refreshed.
+func (h *authHandlers) refresh(c echo.Context) error {
+	cred, err := ParseCredential(c.Request().Header)
+	if err != nil {
+		return err
+	}
+	switch cred.Kind {
+	case authn.KindBearer:
+	case authn.KindNone:
+		return domain.ErrUnauthenticated
+	default:
+		if _, err := h.chain.Authenticate(c.Request().Context(), cred, ClientOf(c)); err != nil {
+			return err
+		}
+		return domain.ErrForbidden.WithMessage("Only session tokens can be refreshed")
+	}
+	tok, err := h.svc.Refresh(c.Request().Context(), cred.Secret, ClientOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, authTokenBody{Token: tok.Token, ExpiresAt: formatAPITime(tok.ExpiresAt)})
+}
+
+func (h *authHandlers) logout(c echo.Context) error {
+	p, err := Caller(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Logout(c.Request().Context(), p, ClientOf(c)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *authHandlers) me(c echo.Context) error {
+	p, err := Caller(c)
+	if err != nil {
+		return err
+	}
+	m := h.svc.Me(p)
+	return c.JSON(http.StatusOK, authMeBody{
+		User:        authUserBody{ID: m.UserID, Username: m.Username, Role: m.Role},
+		AuthMethod:  string(m.Method),
+		Permissions: m.Permissions,
+	})
+}
+
+func (h *authHandlers) listSessions(c echo.Context) error {
+	p, err := Caller(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.svc.ListSessions(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	body := authSessionsBody{Data: make([]authSessionBody, 0, len(list))}
+	for _, s := range list {
+		body.Data = append(body.Data, authSessionBody{
+			ID:              s.ID,
+			CreatedAt:       formatAPITime(s.CreatedAt),
+			LastRefreshedAt: formatAPITime(s.LastRefreshedAt),
+			IP:              s.IP,
+			UserAgent:       s.UserAgent,
+			Current:         s.Current,
+		})
+	}
+	return c.JSON(http.StatusOK, body)
+}
+
+func (h *authHandlers) endSession(c echo.Context) error {
+	p, err := Caller(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.EndSession(c.Request().Context(), p, c.Param("id"), ClientOf(c)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *authHandlers) changePassword(c echo.Context) error {
+	p, err := Caller(c)
+	if err != nil {
+		return err
+	}
+	var req authPasswordRequest
+	if err := BindJSON(c, &req); err != nil {
+		return err
+	}
+	in := auth.ChangePasswordInput{CurrentPassword: req.CurrentPassword, NewPassword: req.NewPassword, Client: ClientOf(c)}
+	if err := h.svc.ChangePassword(c.Request().Context(), p, in); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

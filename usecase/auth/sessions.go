@@ -1,0 +1,84 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
+	"github.com/m9m/auth/domain/principal"
+	"github.com/m9m/auth/domain/session"
+	"github.com/m9m/auth/domain/user"
+)
+
+// SessionView is one of the caller's live sessions.
+type SessionView struct {
+	session.Session
+	// Current marks the session of the token making the request.
+	Current bool
+}
+
+// ListSessions returns the caller's live sessions, newest first. A session
+// is live while it is not ended, younger than max_session, and its latest
+// token can still be valid (it was refreshed within the token lifetime);
+// the rest can never be used again and are left out.
+func (s *Service) ListSessions(ctx context.Context, p principal.Principal) ([]SessionView, error) {
+	if p.UserID == "" {
+		return []SessionView{}, nil // the basic credential has no sessions
+	}
+	all, err := s.Sessions.ListActive(ctx, p.UserID)
+	if err != nil {
+		return nil, unavailableOr("sessions", err)
+	}
+	now := s.Clock.Now()
+	out := make([]SessionView, 0, len(all))
+	for _, sess := range all {
+		if !s.live(sess, now) {
+			continue
+		}
+		out = append(out, SessionView{Session: sess, Current: p.Method == principal.MethodJWT && sess.ID == p.SessionID})
+	}
+	return out, nil
+}
+
+// live reports whether any token of sess can still be accepted at now.
+func (s *Service) live(sess session.Session, now time.Time) bool {
+	if !sess.Active() {
+		return false
+	}
+	if s.settings.MaxSession > 0 && !now.Before(sess.CreatedAt.Add(s.settings.MaxSession+s.settings.Leeway)) {
+		return false
+	}
+	return now.Before(sess.LastRefreshedAt.Add(s.settings.TokenTTL + s.settings.Leeway))
+}
+
+// EndSession ends session id: every token of it stops working at once, on
+// every instance. The caller may end their own sessions (the current one
+// too, which is a logout); someone else's is 403 unless the caller manages
+// users; an unknown or already ended session is 404.
+func (s *Service) EndSession(ctx context.Context, p principal.Principal, id string, client principal.Client) error {
+	sess, err := s.Sessions.Get(ctx, id)
+	if errors.Is(err, domain.ErrNotFound) {
+		return domain.ErrNotFound.WithMessage("Session not found")
+	}
+	if err != nil {
+		return unavailableOr("sessions", err)
+	}
+	if sess.UserID != p.UserID && !p.Can(user.PermUsersManage) {
+		return domain.ErrForbidden.WithMessage("This session belongs to another user")
+	}
+	if !sess.Active() {
+		return domain.ErrNotFound.WithMessage("Session not found")
+	}
+	if err := s.revoker.EndSession(ctx, sess.ID); err != nil {
+		return err
+	}
+	e := s.actorEvent(audit.ActionSessionEnd, audit.OutcomeSuccess, p, client)
+	e.TargetType, e.TargetID = "session", sess.ID
+	if sess.UserID != p.UserID {
+		e = withMeta(e, "sessionUserId", sess.UserID)
+	}
+	s.record(ctx, e)
+	return nil
+}
