@@ -27,4 +27,10 @@ type LoginThrottle interface {
 	// counter is kept, so one good account cannot launder guesses against
 	// others from the same address.
 	Reset(ctx context.Context, username, ip string) error
+	// Forgive is Reset for a caller that counted the attempt with Fail before
+	// judging it (so N concurrent guesses cannot all be judged): the attempt
+	// was a success after all, so it also takes that one unit back from the
+	// IP counter (never below zero). Successful logins therefore never add
+	// up to a per-IP throttle, while failures from the IP still do.
+	Forgive(ctx context.Context, username, ip string) error
 }

@@ -135,6 +135,21 @@ func (l *LoginThrottle) Reset(ctx context.Context, username, ip string) error {
 	return nil
 }
 
+// Forgive clears the username+IP counter and un-counts one IP failure.
+func (l *LoginThrottle) Forgive(ctx context.Context, username, ip string) error {
+	if err := ctx.Err(); err != nil {
+		return domain.Unavailable("throttle", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.counters, userKey(username, ip))
+	if w, ok := l.counters[ipKey(ip)]; ok && w.n > 0 {
+		w.n--
+		l.counters[ipKey(ip)] = w
+	}
+	return nil
+}
+
 // sweepLocked drops closed windows now and then. The caller holds l.mu.
 func (l *LoginThrottle) sweepLocked(now time.Time) {
 	l.writes++

@@ -164,6 +164,22 @@ func (l *LoginThrottle) over(n, start int64, limit int, now int64) time.Duration
 	return min(max(left, 0), l.cfg.Window)
 }
 
+// forgiveScript deletes the username+IP counter (KEYS[1]) and takes one
+// unit back from the IP counter (KEYS[2]) if it has any, atomically.
+var forgiveScript = goredis.NewScript(`
+redis.call('DEL', KEYS[1])
+local n = tonumber(redis.call('HGET', KEYS[2], 'n') or '0')
+if n > 0 then redis.call('HINCRBY', KEYS[2], 'n', -1) end
+return 0
+`)
+
+// Forgive clears the username+IP counter and un-counts one IP failure, in
+// one script call (both keys share a slot).
+func (l *LoginThrottle) Forgive(ctx context.Context, username, ip string) error {
+	uk, ik := l.keys(username, ip)
+	return translate(forgiveScript.Run(ctx, l.client, []string{uk, ik}).Err())
+}
+
 // Reset deletes the username+IP counter; the IP counter stays.
 func (l *LoginThrottle) Reset(ctx context.Context, username, ip string) error {
 	uk, _ := l.keys(username, ip)

@@ -129,6 +129,38 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 		noErr(t, l.Reset(ctx, "nobody", otherIP)) // resetting nothing is fine
 	})
 
+	t.Run("forgiven attempts never add up to the per-IP limit", func(t *testing.T) {
+		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
+		// 50 successful logins, each counted first and then forgiven.
+		for i := range 50 {
+			if d := fail(t, l, fmt.Sprintf("user%d", i%3), ip); d != 0 {
+				t.Fatalf("successful login %d was throttled: Fail = %v", i, d)
+			}
+			noErr(t, l.Forgive(ctx, fmt.Sprintf("user%d", i%3), ip))
+		}
+		if d := check(t, l, "alice", ip); d != 0 {
+			t.Fatalf("Check after 50 forgiven attempts = %v, want 0", d)
+		}
+		// Real failures still count in full: 8 pass, the 9th crosses.
+		for i := 1; i <= 8; i++ {
+			if d := fail(t, l, fmt.Sprintf("guess%d", i), ip); d != 0 {
+				t.Fatalf("failure %d: Fail = %v, want 0", i, d)
+			}
+		}
+		if d := fail(t, l, "guess9", ip); d <= 0 {
+			t.Fatalf("9th failure from the IP: Fail = %v, want > 0", d)
+		}
+		// Forgiving a username's attempt clears its own counter too.
+		for range 6 {
+			fail(t, l, "mallory", otherIP)
+		}
+		noErr(t, l.Forgive(ctx, "Mallory", otherIP))
+		if d := check(t, l, "mallory", otherIP); d != 0 {
+			t.Fatalf("Check after Forgive = %v, want 0", d)
+		}
+		noErr(t, l.Forgive(ctx, "nobody", "203.0.113.250")) // forgiving nothing is fine
+	})
+
 	t.Run("the per-IP limit spans usernames", func(t *testing.T) {
 		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 10, Window: window})
 		for i := range 10 {

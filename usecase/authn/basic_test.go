@@ -56,6 +56,8 @@ func (brokenThrottle) Fail(context.Context, string, string) (time.Duration, erro
 
 func (brokenThrottle) Reset(context.Context, string, string) error { return nil }
 
+func (brokenThrottle) Forgive(context.Context, string, string) error { return nil }
+
 type basicFixture struct {
 	clock    *memory.Clock
 	users    *memory.UserStore
