@@ -3,6 +3,8 @@ package port
 import (
 	"context"
 	"time"
+
+	"github.com/m9m/auth/domain/session"
 )
 
 // RateDecision is the outcome of one rate-limit check, with what the
@@ -19,4 +21,17 @@ type RateDecision struct {
 // the budget (principal or client IP); every instance sees the same budget.
 type RateLimiter interface {
 	Allow(ctx context.Context, key string) (RateDecision, error)
+}
+
+// RequestGate is the hot path of an authenticated token request in one
+// round trip: the revocation check of TokenDenylist.Check and the spending
+// of the caller's budget, atomically, so that a revoked token spends nothing
+// (a thief holding one cannot drain its victim's budget).
+type RequestGate interface {
+	// CheckAndSpend returns domain.ErrUnauthenticated, spending nothing, when
+	// TokenDenylist.Check would; domain.ErrUnavailable when the store cannot
+	// be reached (fail closed, as for the denylist); otherwise the decision
+	// of spending one unit of rateKey's budget, the same budget RateLimiter
+	// spends for that key.
+	CheckAndSpend(ctx context.Context, c session.Claims, rateKey string) (RateDecision, error)
 }

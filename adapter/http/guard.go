@@ -24,7 +24,6 @@ type guard struct {
 
 func (g *guard) wrap(r Route) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx := c.Request().Context()
 		var p principal.Principal
 		var authErr error
 		authed := false
@@ -38,22 +37,9 @@ func (g *guard) wrap(r Route) echo.HandlerFunc {
 				return authErr
 			}
 		}
-		if g.limiter != nil && !r.NoRateLimit {
-			key := ipRateKey(c.RealIP())
-			if authed {
-				key = p.RateKey()
-			}
-			dec, err := g.limiter.Allow(ctx, key)
-			if err != nil {
-				// Fail open: a Redis outage must not take the API down.
-				g.log.Error("rate limiter unavailable; allowing request", zap.String("request_id", requestID(c)), zap.Error(err))
-				g.metrics.RateLimitError()
-			} else {
-				setRateHeaders(c, dec)
-				if !dec.Allowed {
-					g.metrics.RateLimited(c.Path())
-					return domain.RateLimited(dec.RetryAfter)
-				}
+		if !r.NoRateLimit {
+			if err := g.limit(c, p, authed); err != nil {
+				return err
 			}
 		}
 		if authErr != nil {
@@ -69,6 +55,40 @@ func (g *guard) wrap(r Route) echo.HandlerFunc {
 		}
 		return r.Handler(c)
 	}
+}
+
+// limit spends the caller's budget (the principal's when authenticated,
+// else the client IP's) and answers 429 when it is exhausted. A budget the
+// authenticator already spent (p.Budget, in its one round trip) is used as
+// is and not spent again.
+func (g *guard) limit(c echo.Context, p principal.Principal, authed bool) error {
+	var dec port.RateDecision
+	switch {
+	case authed && p.Budget != nil:
+		b := p.Budget
+		dec = port.RateDecision{Allowed: b.Allowed, Limit: b.Limit, Remaining: b.Remaining, ResetAfter: b.ResetAfter, RetryAfter: b.RetryAfter}
+	case g.limiter == nil:
+		return nil
+	default:
+		key := ipRateKey(c.RealIP())
+		if authed {
+			key = p.RateKey()
+		}
+		d, err := g.limiter.Allow(c.Request().Context(), key)
+		if err != nil {
+			// Fail open: a Redis outage must not take the API down.
+			g.log.Error("rate limiter unavailable; allowing request", zap.String("request_id", requestID(c)), zap.Error(err))
+			g.metrics.RateLimitError()
+			return nil
+		}
+		dec = d
+	}
+	setRateHeaders(c, dec)
+	if !dec.Allowed {
+		g.metrics.RateLimited(c.Path())
+		return domain.RateLimited(dec.RetryAfter)
+	}
+	return nil
 }
 
 func (g *guard) authenticate(c echo.Context) (principal.Principal, error) {

@@ -48,8 +48,12 @@ var _ port.TokenDenylist = (*Denylist)(nil)
 // NewDenylist returns a denylist storing its keys under prefix and telling
 // time by clock.
 func NewDenylist(client goredis.UniversalClient, prefix string, clock port.Clock) *Denylist {
-	return &Denylist{client: client, prefix: prefix + "{deny}:", clock: clock}
+	return &Denylist{client: client, prefix: prefix + denyTag, clock: clock}
 }
+
+// denyTag puts a key in the denylist's hash slot (see the package doc); the
+// Gate's principal budgets carry it too.
+const denyTag = "{deny}:"
 
 func (d *Denylist) jtiKey(jti string) string    { return d.prefix + "jti:" + jti }
 func (d *Denylist) sidKey(sid string) string    { return d.prefix + "sid:" + sid }
@@ -63,16 +67,31 @@ func errCorrupt(key string, v any) error {
 
 // Check is one MGET of the token's three possible entries.
 func (d *Denylist) Check(ctx context.Context, c session.Claims) error {
-	if c.TokenID == "" || c.SessionID == "" || c.UserID == "" {
-		return domain.ErrUnauthenticated
+	keys, err := d.checkKeys(c)
+	if err != nil {
+		return err
 	}
-	keys := []string{d.jtiKey(c.TokenID), d.sidKey(c.SessionID), d.nbfKey(c.UserID)}
 	vals, err := d.client.MGet(ctx, keys...).Result()
 	if err != nil {
 		return translate(err)
 	}
+	return d.judge(c, keys, vals)
+}
+
+// checkKeys are the jti, sid and user entries that can deny the token c, in
+// the order judge expects; a token lacking any of the three is refused.
+func (d *Denylist) checkKeys(c session.Claims) ([]string, error) {
+	if c.TokenID == "" || c.SessionID == "" || c.UserID == "" {
+		return nil, domain.ErrUnauthenticated
+	}
+	return []string{d.jtiKey(c.TokenID), d.sidKey(c.SessionID), d.nbfKey(c.UserID)}, nil
+}
+
+// judge decides on the values of checkKeys (nil where absent): the one
+// decision Check and the Gate both answer with.
+func (d *Denylist) judge(c session.Claims, keys []string, vals []any) error {
 	if len(vals) != len(keys) {
-		return domain.Internal(fmt.Errorf("denylist: MGET returned %d values for %d keys", len(vals), len(keys)))
+		return domain.Internal(fmt.Errorf("denylist: read %d values for %d keys", len(vals), len(keys)))
 	}
 	now := d.clock.Now().UnixMilli()
 	for i := range 2 { // jti, sid: "<untilMs>"

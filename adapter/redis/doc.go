@@ -8,7 +8,9 @@
 // one hash slot. The denylist's keys all carry the hash tag {deny}, so the
 // one-round-trip Check (an MGET of the jti, sid and user keys) and the
 // ClaimRefresh script work on a cluster; the price is that the denylist lives
-// on one shard, which its small, TTL-bounded size and O(1) reads afford. The
+// on one shard, which its small, TTL-bounded size and O(1) reads afford.
+// Principal rate budgets (user:, key:) carry {deny} too, so the Gate's one
+// script can check a token and spend its budget; IP budgets do not. The
 // throttle's keys carry a tag derived from the client IP, so the two
 // counters of one failure share a slot while different IPs spread out. A
 // caller-given prefix must not contain a hash tag of its own ("{...}"), or it

@@ -16,12 +16,14 @@ import (
 
 // The benchmarks below measure what an authenticated JWT request costs in
 // Redis: the revocation check (one MGET) plus the rate-limit check (one GCRA
-// script call), either as two round trips, as today, or as one pipeline.
+// script call), either as two round trips, as one pipeline (which would
+// charge a revoked token's budget), or as the Gate's one script (which
+// does not).
 //
 //	go test -run XXX -bench JWTRequest -benchtime 3s ./adapter/redis/
 
 // shaHook records the SHA of the scripts a client runs with EVALSHA, so the
-// pipelined variant runs redis_rate's own GCRA script, not a copy.
+// pipelined variant runs the limiter's own GCRA script, not a copy.
 type shaHook struct{ sha string }
 
 func (h *shaHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
@@ -44,7 +46,16 @@ type jwtRequestBench struct {
 	prefix   string
 	denylist *redis.Denylist
 	limiter  *redis.RateLimiter
+	gate     *redis.Gate
 	sha      string
+}
+
+// The limiter's script arguments for the budget below: T = 1 µs, τ = T ×
+// (burst − 1), and where a user's budget lives.
+const benchInterval, benchTolerance = 1, 10_000_000 - 1
+
+func (jb *jwtRequestBench) rateKey(userID string) string {
+	return jb.prefix + "{deny}:rate:user:" + userID
 }
 
 func newJWTRequestBench(b *testing.B) *jwtRequestBench {
@@ -65,7 +76,15 @@ func newJWTRequestBench(b *testing.B) *jwtRequestBench {
 	if hook.sha == "" {
 		b.Fatal("no EVALSHA seen")
 	}
-	return &jwtRequestBench{client: client, prefix: prefix, denylist: redis.NewDenylist(client, prefix, clock), limiter: limiter, sha: hook.sha}
+	sha := hook.sha // the limiter's script, before the gate runs its own
+	gate, err := redis.NewGate(client, prefix, clock, 600_000_000, 10_000_000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := gate.CheckAndSpend(context.Background(), tokenClaims(time.Now()), "user:warmup"); err != nil {
+		b.Fatal(err)
+	}
+	return &jwtRequestBench{client: client, prefix: prefix, denylist: redis.NewDenylist(client, prefix, clock), limiter: limiter, gate: gate, sha: sha}
 }
 
 func BenchmarkJWTRequestTwoRoundTrips(b *testing.B) {
@@ -89,12 +108,12 @@ func BenchmarkJWTRequestOnePipeline(b *testing.B) {
 	ctx := context.Background()
 	deny := jb.prefix + "{deny}:"
 	keys := []string{deny + "jti:" + c.TokenID, deny + "sid:" + c.SessionID, deny + "nbf:" + c.UserID}
-	rateKey := jb.prefix + "rate:user:" + c.UserID
+	rateKey := jb.rateKey(c.UserID)
 	b.ResetTimer()
 	for b.Loop() {
 		pipe := jb.client.Pipeline()
 		mget := pipe.MGet(ctx, keys...)
-		gcra := pipe.EvalSha(ctx, jb.sha, []string{rateKey}, 10_000_000, 600_000_000, 60.0, 1)
+		gcra := pipe.EvalSha(ctx, jb.sha, []string{rateKey}, benchInterval, benchTolerance)
 		if _, err := pipe.Exec(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -128,14 +147,14 @@ func BenchmarkJWTRequestOnePipelineParallel(b *testing.B) {
 	c := tokenClaims(time.Now())
 	deny := jb.prefix + "{deny}:"
 	keys := []string{deny + "jti:" + c.TokenID, deny + "sid:" + c.SessionID, deny + "nbf:" + c.UserID}
-	rateKey := jb.prefix + "rate:user:" + c.UserID
+	rateKey := jb.rateKey(c.UserID)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		for pb.Next() {
 			pipe := jb.client.Pipeline()
 			pipe.MGet(ctx, keys...)
-			pipe.EvalSha(ctx, jb.sha, []string{rateKey}, 10_000_000, 600_000_000, 60.0, 1)
+			pipe.EvalSha(ctx, jb.sha, []string{rateKey}, benchInterval, benchTolerance)
 			if _, err := pipe.Exec(ctx); err != nil {
 				b.Error(err)
 				return
@@ -144,53 +163,84 @@ func BenchmarkJWTRequestOnePipelineParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkJWTRequestInterleaved alternates the two variants request by
-// request and reports each one's median and 90th percentile, so that load
-// from other processes (which moves the separate benchmarks above by 2-3x
-// between runs on a shared machine) hits both alike.
+func BenchmarkJWTRequestGate(b *testing.B) {
+	jb := newJWTRequestBench(b)
+	c := tokenClaims(time.Now())
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		if d, err := jb.gate.CheckAndSpend(ctx, c, "user:"+c.UserID); err != nil || !d.Allowed {
+			b.Fatal(d, err)
+		}
+	}
+}
+
+func BenchmarkJWTRequestGateParallel(b *testing.B) {
+	jb := newJWTRequestBench(b)
+	c := tokenClaims(time.Now())
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if _, err := jb.gate.CheckAndSpend(ctx, c, "user:"+c.UserID); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkJWTRequestInterleaved runs the three variants request by request,
+// in a rotating order, and reports each one's median and 90th percentile,
+// so that load from other processes (which moves the separate benchmarks
+// above by 2-3x between runs on a shared machine) hits all alike.
 func BenchmarkJWTRequestInterleaved(b *testing.B) {
 	jb := newJWTRequestBench(b)
 	c := tokenClaims(time.Now())
 	ctx := context.Background()
 	deny := jb.prefix + "{deny}:"
 	keys := []string{deny + "jti:" + c.TokenID, deny + "sid:" + c.SessionID, deny + "nbf:" + c.UserID}
-	rateKey := jb.prefix + "rate:user:" + c.UserID
-	two := func() {
-		if err := jb.denylist.Check(ctx, c); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := jb.limiter.Allow(ctx, "user:"+c.UserID); err != nil {
-			b.Fatal(err)
-		}
+	rateKey := jb.rateKey(c.UserID)
+	variants := []struct {
+		name string
+		run  func()
+		took []time.Duration
+	}{
+		{name: "2rtt", run: func() {
+			if err := jb.denylist.Check(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := jb.limiter.Allow(ctx, "user:"+c.UserID); err != nil {
+				b.Fatal(err)
+			}
+		}},
+		{name: "pipeline", run: func() {
+			pipe := jb.client.Pipeline()
+			pipe.MGet(ctx, keys...)
+			pipe.EvalSha(ctx, jb.sha, []string{rateKey}, benchInterval, benchTolerance)
+			if _, err := pipe.Exec(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}},
+		{name: "gate", run: func() {
+			if _, err := jb.gate.CheckAndSpend(ctx, c, "user:"+c.UserID); err != nil {
+				b.Fatal(err)
+			}
+		}},
 	}
-	one := func() {
-		pipe := jb.client.Pipeline()
-		pipe.MGet(ctx, keys...)
-		pipe.EvalSha(ctx, jb.sha, []string{rateKey}, 10_000_000, 600_000_000, 60.0, 1)
-		if _, err := pipe.Exec(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var twoD, oneD []time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		first, second, fd, sd := two, one, &twoD, &oneD
-		if i%2 == 1 {
-			first, second, fd, sd = one, two, &oneD, &twoD
+		for j := range variants {
+			v := &variants[(i+j)%len(variants)]
+			t0 := time.Now()
+			v.run()
+			v.took = append(v.took, time.Since(t0))
 		}
-		t0 := time.Now()
-		first()
-		t1 := time.Now()
-		second()
-		*fd = append(*fd, t1.Sub(t0))
-		*sd = append(*sd, time.Since(t1))
 	}
 	b.StopTimer()
-	report := func(name string, d []time.Duration) {
-		slices.Sort(d)
-		b.ReportMetric(float64(d[len(d)/2].Microseconds()), name+"-p50-µs")
-		b.ReportMetric(float64(d[len(d)*9/10].Microseconds()), name+"-p90-µs")
+	for _, v := range variants {
+		slices.Sort(v.took)
+		b.ReportMetric(float64(v.took[len(v.took)/2].Microseconds()), v.name+"-p50-µs")
+		b.ReportMetric(float64(v.took[len(v.took)*9/10].Microseconds()), v.name+"-p90-µs")
 	}
-	report("2rtt", twoD)
-	report("1rtt", oneD)
 }

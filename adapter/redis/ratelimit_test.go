@@ -84,7 +84,7 @@ func TestRateLimiterGCRAExactness(t *testing.T) {
 			}
 			// A denied request spends nothing: after one interval exactly one
 			// more request passes, then the budget is empty again.
-			travel(t, rdb, prefix+"rate:user:u1", interval)
+			travel(t, rdb, prefix+"{deny}:rate:user:u1", interval) // principal budgets share the denylist's slot
 			if d, _ := l.Allow(ctx, "user:u1"); !d.Allowed {
 				t.Fatalf("after one interval: %+v, want allowed", d)
 			}

@@ -39,6 +39,11 @@ type Principal struct {
 
 	// Set for API-key callers.
 	KeyID string
+
+	// Budget is set by an authenticator that already spent the caller's
+	// rate budget (in the same round trip as its revocation check); the
+	// edge then uses it instead of spending again. Nil otherwise.
+	Budget *RateBudget
 }
 
 // Can reports whether the principal holds permission p.

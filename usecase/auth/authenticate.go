@@ -20,9 +20,14 @@ import (
 // not change, and a role change, disable or delete ends all of the user's
 // sessions in the denylist, so a token that is still accepted carries its
 // user's current role.
+//
+// With a RequestGate (rate limiting on), that one round trip also spends the
+// caller's budget, and the Principal carries the decision (Budget), so the
+// request still costs one round trip in all.
 type Authenticator struct {
 	verifier port.TokenVerifier
 	denylist port.TokenDenylist
+	gate     port.RequestGate // nil: check the denylist only
 }
 
 var _ authn.Authenticator = (*Authenticator)(nil)
@@ -30,6 +35,12 @@ var _ authn.Authenticator = (*Authenticator)(nil)
 // NewAuthenticator returns the Bearer authenticator.
 func NewAuthenticator(verifier port.TokenVerifier, denylist port.TokenDenylist) *Authenticator {
 	return &Authenticator{verifier: verifier, denylist: denylist}
+}
+
+// NewGatedAuthenticator returns the Bearer authenticator that checks
+// revocation and spends the caller's budget in one gate call.
+func NewGatedAuthenticator(verifier port.TokenVerifier, gate port.RequestGate) *Authenticator {
+	return &Authenticator{verifier: verifier, gate: gate}
 }
 
 // Authenticate verifies a bearer credential. A bad, expired or revoked
@@ -46,10 +57,21 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred authn.Credential,
 	if !c.Role.Valid() || c.Username == "" {
 		return principal.Principal{}, domain.ErrUnauthenticated
 	}
-	if err := a.denylist.Check(ctx, c); err != nil {
-		return principal.Principal{}, unavailableOr("denylist", err)
+	p := principalOf(c)
+	if a.gate == nil {
+		if err := a.denylist.Check(ctx, c); err != nil {
+			return principal.Principal{}, unavailableOr("denylist", err)
+		}
+		return p, nil
 	}
-	return principalOf(c), nil
+	d, err := a.gate.CheckAndSpend(ctx, c, p.RateKey())
+	if err != nil {
+		return principal.Principal{}, unavailableOr("redis", err)
+	}
+	p.Budget = &principal.RateBudget{
+		Allowed: d.Allowed, Limit: d.Limit, Remaining: d.Remaining, ResetAfter: d.ResetAfter, RetryAfter: d.RetryAfter,
+	}
+	return p, nil
 }
 
 // principalOf is the Principal a verified, unrevoked token stands for.

@@ -41,6 +41,7 @@ func Options(cfg *config.Config, extra ...fx.Option) fx.Option {
 		APIKeysModule,
 		IdentityModule,
 		EdgeModule,
+		GateModule,
 		WorkflowsModule,
 		fx.Provide(
 			fx.Annotate(func() SystemClock { return SystemClock{} }, fx.As(new(port.Clock))),

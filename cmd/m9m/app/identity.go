@@ -40,7 +40,7 @@ var IdentityModule = fx.Options(
 		newLoginThrottle,
 		newAuthService,
 		newUsersService,
-		fx.Annotate(auth.NewAuthenticator, fx.As(new(authn.Authenticator)), fx.ResultTags(`name:"bearer"`)),
+		fx.Annotate(newBearerAuthenticator, fx.As(new(authn.Authenticator)), fx.ResultTags(`name:"bearer"`)),
 		fx.Annotate(newAuthRoutes, fx.ResultTags(`group:"routes"`)),
 		fx.Annotate(httpapi.UsersRoutes, fx.ResultTags(`group:"routes"`)),
 	),
