@@ -33,9 +33,11 @@ func New(cfg config.LogConfig) (*zap.Logger, error) {
 	return zc.Build()
 }
 
-// Module provides *zap.Logger and makes fx log through it (only warnings
-// and errors of fx itself, so start-up is not drowned in wiring events).
-var Module = fx.Module("log",
+// Module provides *zap.Logger and makes fx log through it, its wiring
+// events at debug level so start-up is not drowned in them. It is a plain
+// fx.Options, not an fx.Module: a logger set inside a module would only
+// apply to that module.
+var Module = fx.Options(
 	fx.Provide(New),
 	fx.WithLogger(func(l *zap.Logger) fxevent.Logger {
 		zl := &fxevent.ZapLogger{Logger: l.Named("fx")}
