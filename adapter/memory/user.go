@@ -150,6 +150,19 @@ func (s *UserStore) List(ctx context.Context, cursor string, limit int) ([]user.
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
+	s.mu.Lock()
+	all := make([]user.User, 0, len(s.users))
+	for _, u := range s.users {
+		all = append(all, u)
+	}
+	s.mu.Unlock()
+	return ascendingPage(all, cursor, limit, func(u user.User) pageKey { return pageKey{T: u.CreatedAt, ID: u.ID} })
+}
+
+// ascendingPage is keyset pagination over items in (T, ID) order, as the
+// Postgres stores do it: limit checked, cursor decoded, the items after the
+// cursor sorted and cut to one page, with the next page's cursor.
+func ascendingPage[T any](items []T, cursor string, limit int, key func(T) pageKey) ([]T, string, error) {
 	if limit < 1 || limit > port.MaxListLimit {
 		return nil, "", domain.InvalidField("limit", "must be between 1 and 1000")
 	}
@@ -161,23 +174,21 @@ func (s *UserStore) List(ctx context.Context, cursor string, limit int) ([]user.
 		}
 		after = &k
 	}
-	s.mu.Lock()
-	all := make([]user.User, 0, len(s.users))
-	for _, u := range s.users {
-		if after == nil || after.before(u.CreatedAt, u.ID) {
-			all = append(all, u)
+	kept := items[:0]
+	for _, it := range items {
+		if k := key(it); after == nil || after.before(k.T, k.ID) {
+			kept = append(kept, it)
 		}
 	}
-	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b user.User) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	slices.SortFunc(kept, func(a, b T) int {
+		ka, kb := key(a), key(b)
+		return cmp.Or(ka.T.Compare(kb.T), cmp.Compare(ka.ID, kb.ID))
 	})
-	if len(all) <= limit {
-		return all, "", nil
+	if len(kept) <= limit {
+		return kept, "", nil
 	}
-	page := all[:limit]
-	last := page[len(page)-1]
-	return page, encodeCursor(pageKey{T: last.CreatedAt, ID: last.ID}), nil
+	page := kept[:limit]
+	return page, encodeCursor(key(page[len(page)-1])), nil
 }
 
 // Count returns the number of users.

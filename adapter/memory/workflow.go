@@ -2,11 +2,9 @@ package memory
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"maps"
-	"slices"
 	"sync"
 
 	"github.com/m9m/auth/domain"
@@ -168,34 +166,13 @@ func (s *WorkflowStore) List(ctx context.Context, cursor string, limit int) ([]w
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	if limit < 1 || limit > port.MaxListLimit {
-		return nil, "", domain.InvalidField("limit", "must be between 1 and 1000")
-	}
-	var after *pageKey
-	if cursor != "" {
-		k, err := decodeCursor(cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		after = &k
-	}
 	s.mu.Lock()
 	all := make([]workflow.Workflow, 0, len(s.workflows))
 	for _, wf := range s.workflows {
-		if after == nil || after.before(wf.CreatedAt, wf.ID) {
-			all = append(all, copyWorkflow(wf))
-		}
+		all = append(all, copyWorkflow(wf))
 	}
 	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b workflow.Workflow) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
-	})
-	if len(all) <= limit {
-		return all, "", nil
-	}
-	page := all[:limit]
-	last := page[len(page)-1]
-	return page, encodeCursor(pageKey{T: last.CreatedAt, ID: last.ID}), nil
+	return ascendingPage(all, cursor, limit, func(wf workflow.Workflow) pageKey { return pageKey{T: wf.CreatedAt, ID: wf.ID} })
 }
 
 // Executions returns the port.ExecutionStore over this store's workflows.
