@@ -396,7 +396,7 @@ func Default() *Config {
 		},
 		Performance: PerformanceConfig{
 			RateLimit:      RateLimitConfig{Enabled: true, RequestsPerMinute: 600, Burst: 100},
-			ConnectionPool: ConnectionPoolConfig{MaxOpen: 20, MaxIdle: 10, MaxLifetime: 30 * time.Minute},
+			ConnectionPool: ConnectionPoolConfig{MaxOpen: 20, MaxIdle: 20, MaxLifetime: 30 * time.Minute},
 		},
 		Monitoring: MonitoringConfig{Metrics: MetricsConfig{Listen: "127.0.0.1:9090", Path: "/metrics"}},
 		Audit:      AuditConfig{QueueSize: 4096, BatchSize: 100, FlushInterval: time.Second},

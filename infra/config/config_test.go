@@ -134,7 +134,7 @@ func TestDefaultsWithSecretAreValid(t *testing.T) {
 		{"performance.rate_limit.requests_per_minute", cfg.Performance.RateLimit.RequestsPerMinute, 600},
 		{"performance.rate_limit.burst", cfg.Performance.RateLimit.Burst, 100},
 		{"performance.connection_pool.max_open", cfg.Performance.ConnectionPool.MaxOpen, 20},
-		{"performance.connection_pool.max_idle", cfg.Performance.ConnectionPool.MaxIdle, 10},
+		{"performance.connection_pool.max_idle", cfg.Performance.ConnectionPool.MaxIdle, 20},
 		{"performance.connection_pool.max_lifetime", cfg.Performance.ConnectionPool.MaxLifetime, 30 * time.Minute},
 		{"monitoring.metrics.listen", cfg.Monitoring.Metrics.Listen, "127.0.0.1:9090"},
 		{"monitoring.metrics.path", cfg.Monitoring.Metrics.Path, "/metrics"},
