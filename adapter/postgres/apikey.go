@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,12 +18,8 @@ import (
 // APIKeyStore is the Postgres port.APIKeyStore and port.APIKeyAuthStore.
 type APIKeyStore struct {
 	db *sqlx.DB
-	// byDigest is the request path's query, prepared once (lazily: the
-	// database may be down when the store is built). With lib/pq a
-	// parameterized query that is not prepared costs two round trips
-	// (Parse/Describe, then Bind/Execute); a prepared one costs one.
-	byDigest atomic.Pointer[sqlx.Stmt]
-	prepMu   sync.Mutex
+	// stmts holds the request path's digest lookup, prepared once.
+	stmts stmtCache
 }
 
 var (
@@ -274,29 +268,11 @@ const selectKeyGrant = `
 	FROM api_keys k JOIN users u ON u.id = k.owner_id
 	WHERE k.digest = $1`
 
-// grantStmt returns the prepared digest lookup, preparing it on first use.
-func (s *APIKeyStore) grantStmt(ctx context.Context) (*sqlx.Stmt, error) {
-	if st := s.byDigest.Load(); st != nil {
-		return st, nil
-	}
-	s.prepMu.Lock()
-	defer s.prepMu.Unlock()
-	if st := s.byDigest.Load(); st != nil {
-		return st, nil
-	}
-	st, err := s.db.PreparexContext(ctx, selectKeyGrant) //nolint:sqlclosecheck // one long-lived statement, closed with the pool
-	if err != nil {
-		return nil, translate(err)
-	}
-	s.byDigest.Store(st)
-	return st, nil
-}
-
 // GetByDigest reads the key and its owner in one query (one round trip, as
 // a prepared statement): the unique digest index finds the key, the users
 // primary key its owner. It writes nothing.
 func (s *APIKeyStore) GetByDigest(ctx context.Context, digest string) (*port.KeyGrant, error) {
-	st, err := s.grantStmt(ctx) //nolint:sqlclosecheck // shared prepared statement, not ours to close
+	st, err := s.stmts.get(ctx, s.db, selectKeyGrant) //nolint:sqlclosecheck // shared prepared statement, not ours to close
 	if err != nil {
 		return nil, err
 	}

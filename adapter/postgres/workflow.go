@@ -15,6 +15,8 @@ import (
 // WorkflowStore is the Postgres port.WorkflowStore and port.WorkflowLister.
 type WorkflowStore struct {
 	db *sqlx.DB
+	// stmts holds the list queries (every GET /workflows), prepared once.
+	stmts stmtCache
 }
 
 var (
@@ -198,27 +200,31 @@ func (s *WorkflowStore) Delete(ctx context.Context, id string) error {
 	return deleteByID(ctx, s.db, "workflows", id)
 }
 
+var (
+	listFirstPage = `SELECT ` + workflowColumns + ` FROM workflows ORDER BY created_at, id LIMIT $1`
+	listNextPage  = `SELECT ` + workflowColumns + ` FROM workflows WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3`
+)
+
 // List pages through workflows ordered by (created_at, id), reading one
 // row past the page to learn whether another page follows.
 func (s *WorkflowStore) List(ctx context.Context, cursor string, limit int) ([]workflow.Workflow, string, error) {
 	if err := checkLimit(limit, port.MaxListLimit); err != nil {
 		return nil, "", err
 	}
-	var rows []workflowRow
-	var err error
-	if cursor == "" {
-		err = s.db.SelectContext(ctx, &rows,
-			`SELECT `+workflowColumns+` FROM workflows ORDER BY created_at, id LIMIT $1`, limit+1)
-	} else {
-		k, cerr := decodeCursor(cursor)
-		if cerr != nil {
-			return nil, "", cerr
+	query, args := listFirstPage, []any{limit + 1}
+	if cursor != "" {
+		k, err := decodeCursor(cursor)
+		if err != nil {
+			return nil, "", err
 		}
-		err = s.db.SelectContext(ctx, &rows,
-			`SELECT `+workflowColumns+` FROM workflows WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3`,
-			k.T, k.ID, limit+1)
+		query, args = listNextPage, []any{k.T, k.ID, limit + 1}
 	}
+	st, err := s.stmts.get(ctx, s.db, query) //nolint:sqlclosecheck // shared prepared statement, not ours to close
 	if err != nil {
+		return nil, "", err
+	}
+	var rows []workflowRow
+	if err := st.SelectContext(ctx, &rows, args...); err != nil {
 		return nil, "", translate(err)
 	}
 	rows, next := trimPage(rows, limit, func(r workflowRow) pageKey { return pageKey{T: r.CreatedAt, ID: r.ID} })
