@@ -15,10 +15,11 @@ import (
 const maxCredentialLen = 8 << 10
 
 // ParseCredential extracts the caller's credential from the request headers
-// in the contract's order (§3): Bearer, then X-API-Key, then Basic. The first
-// credential present is the one judged; a malformed one is an error (401),
-// never a fall-through to the next method. No credential at all returns
-// KindNone. Keys are never read from the query string.
+// in the contract's order (§3): Bearer, then X-API-Key, then Basic. A request
+// must present one credential: Authorization and X-API-Key together are an
+// error (401), as is a malformed one, never a fall-through to the next
+// method. No credential at all returns KindNone. Keys are never read from
+// the query string.
 func ParseCredential(h http.Header) (authn.Credential, error) {
 	authz := h.Values("Authorization")
 	keys := h.Values("X-API-Key")
@@ -32,6 +33,11 @@ func ParseCredential(h http.Header) (authn.Credential, error) {
 	if len(keys) == 1 {
 		keyValue = keys[0]
 	}
+	// net/http trims header values, so a blank header arrives as "": it was
+	// still presented, and it is no credential.
+	if (len(authz) == 1 && strings.TrimSpace(authzValue) == "") || (len(keys) == 1 && strings.TrimSpace(keyValue) == "") {
+		return authn.Credential{}, domain.ErrUnauthenticated
+	}
 	return parseCredential(authzValue, keyValue)
 }
 
@@ -40,6 +46,11 @@ func parseCredential(authorization, apiKey string) (authn.Credential, error) {
 		return authn.Credential{}, domain.ErrUnauthenticated
 	}
 	scheme, rest, hasAuthz := splitScheme(authorization)
+	if hasAuthz && apiKey != "" {
+		// Two credentials: judging only one would let the other be bad, or
+		// of a disabled method, and still pass (contract §3). Refuse both.
+		return authn.Credential{}, domain.ErrUnauthenticated
+	}
 	if hasAuthz && strings.EqualFold(scheme, "Bearer") {
 		token := strings.TrimSpace(rest)
 		if token == "" || !isToken68(token) {

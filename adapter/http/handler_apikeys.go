@@ -147,6 +147,9 @@ func (h *apiKeyHandlers) list(c echo.Context) error {
 		return err
 	}
 	in := apikey.ListInput{UserID: c.QueryParam("userId"), Cursor: c.QueryParam("cursor")}
+	if in.UserID != "" && !validID(in.UserID) {
+		return domain.ErrNotFound.WithMessage("User not found")
+	}
 	if raw := c.QueryParam("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > apikey.MaxListLimit {
@@ -173,7 +176,11 @@ func (h *apiKeyHandlers) revoke(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.svc.Revoke(c.Request().Context(), p, ClientOf(c), c.Param("id")); err != nil {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Revoke(c.Request().Context(), p, ClientOf(c), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -181,6 +188,10 @@ func (h *apiKeyHandlers) revoke(c echo.Context) error {
 
 func (h *apiKeyHandlers) rotate(c echo.Context) error {
 	p, err := Caller(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c)
 	if err != nil {
 		return err
 	}
@@ -192,7 +203,7 @@ func (h *apiKeyHandlers) rotate(c echo.Context) error {
 	if req.GraceSeconds != nil {
 		in.GraceSeconds = *req.GraceSeconds
 	}
-	issued, err := h.svc.Rotate(c.Request().Context(), p, ClientOf(c), c.Param("id"), in)
+	issued, err := h.svc.Rotate(c.Request().Context(), p, ClientOf(c), id, in)
 	if err != nil {
 		return err
 	}

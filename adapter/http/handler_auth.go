@@ -202,7 +202,11 @@ func (h *authHandlers) endSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.svc.EndSession(c.Request().Context(), p, c.Param("id"), ClientOf(c)); err != nil {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.EndSession(c.Request().Context(), p, id, ClientOf(c)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

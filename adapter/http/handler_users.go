@@ -112,7 +112,11 @@ func (h *usersHandlers) list(c echo.Context) error {
 }
 
 func (h *usersHandlers) get(c echo.Context) error {
-	u, err := h.svc.Get(c.Request().Context(), c.Param("id"))
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.Get(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -124,12 +128,16 @@ func (h *usersHandlers) update(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
 	var req usersUpdateRequest
 	if err := BindJSON(c, &req); err != nil {
 		return err
 	}
 	in := users.UpdateInput{Role: req.Role, Disabled: req.Disabled, Password: req.Password}
-	u, err := h.svc.Update(c.Request().Context(), p, ClientOf(c), c.Param("id"), in)
+	u, err := h.svc.Update(c.Request().Context(), p, ClientOf(c), id, in)
 	if err != nil {
 		return err
 	}
@@ -141,7 +149,11 @@ func (h *usersHandlers) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.svc.Delete(c.Request().Context(), p, ClientOf(c), c.Param("id")); err != nil {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Delete(c.Request().Context(), p, ClientOf(c), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +36,38 @@ func systemRoutes(checks []ReadinessCheck) Routes {
 	}
 }
 
-func apiNotFound(echo.Context) error { return domain.ErrNotFound.WithMessage("Route not found") }
+// apiNotFound answers what echo routes to the /api/v1 catch-all: 405 when
+// the path is a route of other methods (echo prefers the catch-all's
+// not-found handler over its own 405), else 404.
+func apiNotFound(c echo.Context) error {
+	if allow := allowedMethods(c); len(allow) > 0 {
+		c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
+		return echo.ErrMethodNotAllowed
+	}
+	return domain.ErrNotFound.WithMessage("Route not found")
+}
+
+// allowedMethods lists the methods that route the request's path to a real
+// handler rather than to the catch-all.
+func allowedMethods(c echo.Context) []string {
+	req := c.Request()
+	path := req.URL.RawPath
+	if path == "" {
+		path = req.URL.Path
+	}
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == req.Method {
+			continue
+		}
+		probe := c.Echo().NewContext(nil, nil)
+		c.Echo().Router().Find(m, path, probe)
+		if p := probe.Path(); p != "" && p != c.Path() {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
 
 func health(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

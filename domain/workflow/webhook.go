@@ -94,14 +94,17 @@ func ValidPath(p string) bool {
 }
 
 // reservedHeaders cannot carry webhook auth: HTTP framing and hop-by-hop
-// headers that proxies add, drop or rewrite, the proxy chain headers, and
-// the headers of the hmac scheme.
+// headers that proxies add, drop or rewrite, the proxy chain headers, the
+// headers of the hmac scheme, and the headers whose values the edge logs.
 var reservedHeaders = map[string]bool{
 	"Host": true, "Content-Length": true, "Content-Type": true, "Transfer-Encoding": true,
 	"Connection": true, "Keep-Alive": true, "Te": true, "Trailer": true, "Upgrade": true,
 	"Expect": true, "Proxy-Connection": true, "X-Forwarded-For": true, "X-Forwarded-Host": true,
 	"X-Forwarded-Proto": true, "X-Real-Ip": true, "Forwarded": true,
 	"X-M9m-Signature": true, "X-M9m-Timestamp": true,
+	// Logged or echoed by the edge (access log, X-Request-ID): a secret in
+	// one of them would be written to the logs on every delivery.
+	"User-Agent": true, "X-Request-Id": true, "Accept": true, "Accept-Encoding": true,
 }
 
 // ValidateHeaderName checks the name of a header-auth webhook's header: an
