@@ -19,6 +19,13 @@ type LoginThrottle interface {
 	// username+IP or the IP counter is over its limit, 0 otherwise. It does
 	// not count anything.
 	Check(ctx context.Context, username, ip string) (retryAfter time.Duration, err error)
+	// Reserve is Check and then Fail as one atomic step, for a caller that
+	// counts an attempt before judging it (and Forgives it on success): when
+	// either counter is already over its limit it counts nothing and returns
+	// what Check would; otherwise it counts the attempt in both counters and
+	// returns what Fail would (> 0 only when this attempt crosses a limit).
+	// One step, so a login costs one round trip to the shared store here.
+	Reserve(ctx context.Context, username, ip string) (retryAfter time.Duration, err error)
 	// Fail records one failed login for username+IP and for IP atomically and
 	// returns > 0 (the longer remaining window) when either counter is now
 	// over its limit — for the failure that crosses it and every one after.

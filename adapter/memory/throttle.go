@@ -94,9 +94,7 @@ func (l *LoginThrottle) Check(ctx context.Context, username, ip string) (time.Du
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	u, _ := l.liveLocked(userKey(username, ip), now)
-	i, _ := l.liveLocked(ipKey(ip), now)
-	return max(l.over(u, l.cfg.MaxPerUser, now), l.over(i, l.cfg.MaxPerIP, now)), nil
+	return l.checkLocked(username, ip, now), nil
 }
 
 // Fail counts a failed login for username+IP and for IP.
@@ -107,6 +105,32 @@ func (l *LoginThrottle) Fail(ctx context.Context, username, ip string) (time.Dur
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.failLocked(username, ip, now), nil
+}
+
+// Reserve is Check and, unless throttled, Fail under one lock.
+func (l *LoginThrottle) Reserve(ctx context.Context, username, ip string) (time.Duration, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, domain.Unavailable("throttle", err)
+	}
+	now := l.clock.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if retry := l.checkLocked(username, ip, now); retry > 0 {
+		return retry, nil
+	}
+	return l.failLocked(username, ip, now), nil
+}
+
+// checkLocked is Check; the caller holds l.mu.
+func (l *LoginThrottle) checkLocked(username, ip string, now time.Time) time.Duration {
+	u, _ := l.liveLocked(userKey(username, ip), now)
+	i, _ := l.liveLocked(ipKey(ip), now)
+	return max(l.over(u, l.cfg.MaxPerUser, now), l.over(i, l.cfg.MaxPerIP, now))
+}
+
+// failLocked is Fail; the caller holds l.mu.
+func (l *LoginThrottle) failLocked(username, ip string, now time.Time) time.Duration {
 	l.sweepLocked(now)
 	var retry time.Duration
 	for _, c := range []struct {
@@ -121,7 +145,7 @@ func (l *LoginThrottle) Fail(ctx context.Context, username, ip string) (time.Dur
 		l.counters[c.key] = w
 		retry = max(retry, l.over(w, c.limit, now))
 	}
-	return retry, nil
+	return retry
 }
 
 // Reset forgets the username+IP counter; the IP counter stays.

@@ -16,6 +16,8 @@ import (
 // SessionStore is the Postgres port.SessionStore and port.SessionEnder.
 type SessionStore struct {
 	db *sqlx.DB
+	// stmts holds the insert of every login, prepared once.
+	stmts stmtCache
 }
 
 var (
@@ -72,13 +74,17 @@ func (r sessionRow) toSession() session.Session {
 	return s
 }
 
-// Create inserts s. A session of an unknown user violates the foreign key
-// and is domain.ErrConflict.
+var insertSession = `INSERT INTO sessions (` + sessionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+
+// Create inserts s, as a prepared statement (every login does). A session
+// of an unknown user violates the foreign key and is domain.ErrConflict.
 func (st *SessionStore) Create(ctx context.Context, s session.Session) error {
-	_, err := st.db.NamedExecContext(ctx, `
-		INSERT INTO sessions (`+sessionColumns+`)
-		VALUES (:id, :user_id, :created_at, :last_refreshed_at, :ip, :user_agent, :ended_at)`,
-		toSessionRow(s))
+	stmt, err := st.stmts.get(ctx, st.db, insertSession) //nolint:sqlclosecheck // shared prepared statement, not ours to close
+	if err != nil {
+		return err
+	}
+	r := toSessionRow(s)
+	_, err = stmt.ExecContext(ctx, r.ID, r.UserID, r.CreatedAt, r.LastRefreshedAt, r.IP, r.UserAgent, r.EndedAt)
 	return translate(err)
 }
 

@@ -14,6 +14,9 @@ import (
 // UserStore is the Postgres port.UserStore and port.UserLister.
 type UserStore struct {
 	db *sqlx.DB
+	// stmts holds the queries of every login (by username, then by id),
+	// prepared once.
+	stmts stmtCache
 }
 
 var (
@@ -75,22 +78,30 @@ func (s *UserStore) Create(ctx context.Context, u *user.User) error {
 	return translate(err)
 }
 
+var (
+	userByID       = `SELECT ` + userColumns + ` FROM users WHERE id = $1`
+	userByUsername = `SELECT ` + userColumns + ` FROM users WHERE lower(username) = lower($1)`
+)
+
 // Get returns the user with id.
 func (s *UserStore) Get(ctx context.Context, id string) (*user.User, error) {
-	var r userRow
-	if err := s.db.GetContext(ctx, &r, `SELECT `+userColumns+` FROM users WHERE id = $1`, id); err != nil {
-		return nil, translate(err)
-	}
-	u := r.toUser()
-	return &u, nil
+	return s.getOne(ctx, userByID, id)
 }
 
 // GetByUsername returns the user whose username matches ignoring case; the
 // lower(username) expression is the one the unique index covers.
 func (s *UserStore) GetByUsername(ctx context.Context, username string) (*user.User, error) {
-	var r userRow
-	err := s.db.GetContext(ctx, &r, `SELECT `+userColumns+` FROM users WHERE lower(username) = lower($1)`, username)
+	return s.getOne(ctx, userByUsername, username)
+}
+
+// getOne runs a one-row user query as a prepared statement.
+func (s *UserStore) getOne(ctx context.Context, query string, arg any) (*user.User, error) {
+	st, err := s.stmts.get(ctx, s.db, query) //nolint:sqlclosecheck // shared prepared statement, not ours to close
 	if err != nil {
+		return nil, err
+	}
+	var r userRow
+	if err := st.GetContext(ctx, &r, arg); err != nil {
 		return nil, translate(err)
 	}
 	u := r.toUser()

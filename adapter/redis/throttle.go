@@ -52,8 +52,9 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 //	<prefix>throttle:{<ip digest>}:ip
 //	<prefix>throttle:{<ip digest>}:u:<username digest>
 //
-// Both counters of one IP share a hash tag, so the one script that counts a
-// failure in both works on Redis Cluster. As in the Denylist, the window is
+// Both counters of one IP share a hash tag, so the one script that counts an
+// attempt in both (and, for Reserve, first looks at both) works on Redis
+// Cluster. As in the Denylist, the window is
 // judged by the injected Clock (the start is stored), and a TTL of one
 // window, set when the window opens, removes the counter afterwards: nothing
 // is ever permanent.
@@ -78,17 +79,40 @@ func (l *LoginThrottle) keys(username, ip string) (userKey, ipKey string) {
 	return l.prefix + tag + ":u:" + digest(user.NormalizeUsername(username)), l.prefix + tag + ":ip"
 }
 
-// failScript counts one failure in each of KEYS (username+IP, IP) at now
+// countScript counts one attempt in each of KEYS (username+IP, IP) at now
 // (ARGV[1], ms) with window ARGV[2] (ms), opening a new window where the
-// old one has ended, and returns {n, start} for each key.
-var failScript = goredis.NewScript(`
+// old one has ended. With ARGV[3] = 1 it first looks: if a live counter is
+// already over its limit (ARGV[4] for the username+IP counter, ARGV[5] for
+// the IP counter) it counts nothing. It returns {counted, n, start} with n
+// and start for each key (0 and now for a key without a live window).
+var countScript = goredis.NewScript(`
 local now, w = tonumber(ARGV[1]), tonumber(ARGV[2])
-local out = {}
-for _, k in ipairs(KEYS) do
-  local s = redis.call('HGET', k, 's')
-  if s and now < tonumber(s) + w then
+local limits = {tonumber(ARGV[4]), tonumber(ARGV[5])}
+local live = {}
+local over = false
+for i, k in ipairs(KEYS) do
+  local v = redis.call('HMGET', k, 's', 'n')
+  local s, n = tonumber(v[1]), tonumber(v[2])
+  if s and n and now < s + w then
+    live[i] = {n, v[1]}
+    if ARGV[3] == '1' and n > limits[i] then over = true end
+  else
+    live[i] = false
+  end
+end
+local out = {over and 0 or 1}
+for i, k in ipairs(KEYS) do
+  if over then
+    if live[i] then
+      table.insert(out, live[i][1])
+      table.insert(out, live[i][2])
+    else
+      table.insert(out, 0)
+      table.insert(out, ARGV[1])
+    end
+  elseif live[i] then
     table.insert(out, redis.call('HINCRBY', k, 'n', 1))
-    table.insert(out, s)
+    table.insert(out, live[i][2])
   else
     redis.call('DEL', k)
     redis.call('HSET', k, 's', ARGV[1], 'n', 1)
@@ -131,20 +155,36 @@ func (l *LoginThrottle) Check(ctx context.Context, username, ip string) (time.Du
 
 // Fail counts the failure in both counters with one script call.
 func (l *LoginThrottle) Fail(ctx context.Context, username, ip string) (time.Duration, error) {
+	return l.count(ctx, username, ip, false)
+}
+
+// Reserve looks at both counters and, unless one is over its limit, counts
+// the attempt in both, in one script call (one round trip, atomic).
+func (l *LoginThrottle) Reserve(ctx context.Context, username, ip string) (time.Duration, error) {
+	return l.count(ctx, username, ip, true)
+}
+
+// count runs countScript, looking first when checkFirst, and returns the
+// longer time left of the counters that are over their limits.
+func (l *LoginThrottle) count(ctx context.Context, username, ip string, checkFirst bool) (time.Duration, error) {
 	uk, ik := l.keys(username, ip)
 	now := l.clock.Now().UnixMilli()
-	res, err := failScript.Run(ctx, l.client, []string{uk, ik},
-		strconv.FormatInt(now, 10), l.cfg.Window.Milliseconds()).Slice()
+	check := "0"
+	if checkFirst {
+		check = "1"
+	}
+	res, err := countScript.Run(ctx, l.client, []string{uk, ik},
+		strconv.FormatInt(now, 10), l.cfg.Window.Milliseconds(), check, l.cfg.MaxPerUser, l.cfg.MaxPerIP).Slice()
 	if err != nil {
 		return 0, translate(err)
 	}
-	if len(res) != 4 {
+	if len(res) != 5 {
 		return 0, domain.Internal(fmt.Errorf("throttle: script returned %v", res))
 	}
 	var retry time.Duration
 	for i, limit := range []int{l.cfg.MaxPerUser, l.cfg.MaxPerIP} {
-		n, ok := res[2*i].(int64)
-		start, err := parseInt(res[2*i+1])
+		n, ok := res[1+2*i].(int64)
+		start, err := parseInt(res[2+2*i])
 		if !ok || err != nil {
 			return 0, domain.Internal(fmt.Errorf("throttle: script returned %v", res))
 		}

@@ -44,6 +44,13 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 		return d
 	}
 
+	reserve := func(t *testing.T, l port.LoginThrottle, user, ip string) time.Duration {
+		t.Helper()
+		d, err := l.Reserve(ctx, user, ip)
+		noErr(t, err)
+		return d
+	}
+
 	t.Run("nobody is throttled at first and Check counts nothing", func(t *testing.T) {
 		l, _ := setup(t, std)
 		for range 20 {
@@ -212,6 +219,127 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 		}
 		if d := fail(t, l, "bob", ip); d <= 0 {
 			t.Fatalf("31st IP failure: Fail = %v, want > 0", d)
+		}
+	})
+
+	reserveContract(t, setup, check, fail, reserve)
+}
+
+// reserveContract covers Reserve: Check then Fail as one atomic step.
+func reserveContract(t *testing.T,
+	setup func(*testing.T, ThrottleLimits) (port.LoginThrottle, *memory.Clock),
+	check, fail, reserve func(*testing.T, port.LoginThrottle, string, string) time.Duration,
+) {
+	ctx := context.Background()
+	const window = 15 * time.Minute
+	const ip, otherIP = "198.51.100.4", "2001:db8::1"
+
+	t.Run("Reserve counts like Fail until a limit is crossed", func(t *testing.T) {
+		l, clock := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, Window: window})
+		for i := 1; i <= 5; i++ {
+			if d := reserve(t, l, "alice", ip); d != 0 {
+				t.Fatalf("attempt %d: Reserve = %v, want 0", i, d)
+			}
+			clock.Advance(time.Minute)
+		}
+		// The 6th attempt is counted and crosses; the window opened 5 minutes ago.
+		if d := reserve(t, l, "Alice", ip); d != window-5*time.Minute {
+			t.Fatalf("6th attempt: Reserve = %v, want %v", d, window-5*time.Minute)
+		}
+		if d := check(t, l, "alice", ip); d != window-5*time.Minute {
+			t.Fatalf("Check = %v, want %v", d, window-5*time.Minute)
+		}
+		clock.Advance(time.Minute)
+		if d := reserve(t, l, "alice", ip); d != window-6*time.Minute {
+			t.Fatalf("throttled Reserve = %v, want what Check says (%v)", d, window-6*time.Minute)
+		}
+		if d := reserve(t, l, "bob", ip); d != 0 {
+			t.Fatalf("Reserve(other user, same IP) = %v, want 0", d)
+		}
+		if d := reserve(t, l, "alice", otherIP); d != 0 {
+			t.Fatalf("Reserve(same user, other IP) = %v, want 0", d)
+		}
+		clock.Advance(window)
+		if d := reserve(t, l, "alice", ip); d != 0 {
+			t.Fatalf("Reserve after the window = %v, want 0", d)
+		}
+	})
+
+	t.Run("a throttled Reserve counts nothing", func(t *testing.T) {
+		l, _ := setup(t, ThrottleLimits{MaxPerUser: 2, MaxPerIP: 5, Window: window})
+		for i := 1; i <= 3; i++ { // the 3rd crosses the username+IP limit: 3 IP attempts
+			reserve(t, l, "alice", ip)
+		}
+		for i := range 20 {
+			if d := reserve(t, l, "alice", ip); d <= 0 {
+				t.Fatalf("throttled attempt %d: Reserve = %v, want > 0", i, d)
+			}
+		}
+		// Had the throttled ones counted, the IP would be far over 5 by now.
+		for _, u := range []string{"bob", "carol"} {
+			if d := reserve(t, l, u, ip); d != 0 {
+				t.Fatalf("Reserve(%s) = %v, want 0 (the throttled attempts must not count)", u, d)
+			}
+		}
+		if d := reserve(t, l, "dave", ip); d != window {
+			t.Fatalf("6th counted IP attempt: Reserve = %v, want %v", d, window)
+		}
+		if d := reserve(t, l, "erin", ip); d != window {
+			t.Fatalf("Reserve with the IP over its limit = %v, want %v", d, window)
+		}
+		if d := fail(t, l, "erin", otherIP); d != 0 {
+			t.Fatalf("Fail(other IP) = %v, want 0", d)
+		}
+	})
+
+	t.Run("reserved and forgiven attempts never add up", func(t *testing.T) {
+		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
+		for i := range 50 {
+			if d := reserve(t, l, fmt.Sprintf("user%d", i%3), ip); d != 0 {
+				t.Fatalf("successful login %d was throttled: Reserve = %v", i, d)
+			}
+			noErr(t, l.Forgive(ctx, fmt.Sprintf("user%d", i%3), ip))
+		}
+		if d := check(t, l, "alice", ip); d != 0 {
+			t.Fatalf("Check after 50 forgiven attempts = %v, want 0", d)
+		}
+	})
+
+	t.Run("30 concurrent Reserves judge exactly MaxPerUser", func(t *testing.T) {
+		// MaxPerUser 5: five attempts get judged (0), the sixth is counted and
+		// crosses, the other 24 are refused uncounted. MaxPerIP 8 shows what
+		// was counted: 6, so two more from the IP pass and the third crosses.
+		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
+		const n = 30
+		results := make([]time.Duration, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				results[i], errs[i] = l.Reserve(ctx, "alice", ip)
+			})
+		}
+		close(start)
+		wg.Wait()
+		judged := 0
+		for i := range n {
+			noErr(t, errs[i])
+			if results[i] == 0 {
+				judged++
+			}
+		}
+		if judged != 5 {
+			t.Fatalf("%d of %d concurrent Reserves were let through, want 5", judged, n)
+		}
+		for _, u := range []string{"bob", "carol"} {
+			if d := reserve(t, l, u, ip); d != 0 {
+				t.Fatalf("Reserve(%s) = %v, want 0 (only 6 of the 30 may count)", u, d)
+			}
+		}
+		if d := reserve(t, l, "dave", ip); d <= 0 {
+			t.Fatalf("9th counted IP attempt: Reserve = %v, want > 0", d)
 		}
 	})
 }

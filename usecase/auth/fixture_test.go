@@ -200,3 +200,6 @@ func (failingThrottle) Check(context.Context, string, string) (time.Duration, er
 func (failingThrottle) Fail(context.Context, string, string) (time.Duration, error) {
 	return 0, errDown
 }
+func (failingThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
+	return 0, errDown
+}

@@ -40,7 +40,7 @@ type LoginResult struct {
 // It does not reveal whether a username exists: an unknown user costs a
 // dummy hash, and unknown user, wrong password and disabled account all get
 // the same INVALID_CREDENTIALS. Throttling is judged before the password
-// is: the attempt is counted first (LoginThrottle.Fail), so N concurrent
+// is: the attempt is counted first (LoginThrottle.Reserve), so N concurrent
 // guesses get at most the limit judged and the rest 429, and while
 // throttled even the right password gets 429. A success resets the
 // username+IP counter. Redis being down makes login 503 (the throttle and
@@ -101,12 +101,10 @@ func validateLoginInput(name, password string) error {
 
 // reserveAttempt refuses a throttled caller and otherwise counts this
 // attempt as a failure before the password is judged, so concurrent guesses
-// cannot all pass the check before any of them is counted.
+// cannot all pass the check before any of them is counted. Both happen in
+// one atomic LoginThrottle.Reserve (one Redis round trip).
 func (s *Service) reserveAttempt(ctx context.Context, name string, client principal.Client) error {
-	retry, err := s.Throttle.Check(ctx, name, client.IP)
-	if err == nil && retry <= 0 {
-		retry, err = s.Throttle.Fail(ctx, name, client.IP)
-	}
+	retry, err := s.Throttle.Reserve(ctx, name, client.IP)
 	if err != nil {
 		return unavailableOr("throttle", err)
 	}

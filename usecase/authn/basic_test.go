@@ -54,6 +54,10 @@ func (brokenThrottle) Fail(context.Context, string, string) (time.Duration, erro
 	return 0, domain.Unavailable("redis", errors.New("down"))
 }
 
+func (brokenThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
+	return 0, domain.Unavailable("redis", errors.New("down"))
+}
+
 func (brokenThrottle) Reset(context.Context, string, string) error { return nil }
 
 func (brokenThrottle) Forgive(context.Context, string, string) error { return nil }

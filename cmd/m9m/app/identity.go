@@ -177,8 +177,11 @@ type noThrottle struct{}
 
 func (noThrottle) Check(context.Context, string, string) (time.Duration, error) { return 0, nil }
 func (noThrottle) Fail(context.Context, string, string) (time.Duration, error)  { return 0, nil }
-func (noThrottle) Reset(context.Context, string, string) error                  { return nil }
-func (noThrottle) Forgive(context.Context, string, string) error                { return nil }
+func (noThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
+	return 0, nil
+}
+func (noThrottle) Reset(context.Context, string, string) error   { return nil }
+func (noThrottle) Forgive(context.Context, string, string) error { return nil }
 
 // bootstrapAdmin creates security.bootstrap_admin at start while no user
 // exists. Its hook is appended after the Postgres pool's (this function
