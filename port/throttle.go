@@ -30,14 +30,11 @@ type LoginThrottle interface {
 	// returns > 0 (the longer remaining window) when either counter is now
 	// over its limit — for the failure that crosses it and every one after.
 	Fail(ctx context.Context, username, ip string) (retryAfter time.Duration, err error)
-	// Reset forgets the username+IP counter after a successful login. The IP
-	// counter is kept, so one good account cannot launder guesses against
-	// others from the same address.
-	Reset(ctx context.Context, username, ip string) error
-	// Forgive is Reset for a caller that counted the attempt with Fail before
-	// judging it (so N concurrent guesses cannot all be judged): the attempt
-	// was a success after all, so it also takes that one unit back from the
-	// IP counter (never below zero). Successful logins therefore never add
-	// up to a per-IP throttle, while failures from the IP still do.
+	// Forgive is for a caller that counted the attempt (Reserve or Fail)
+	// before judging it, so that N concurrent guesses cannot all be judged:
+	// the attempt was a success after all, so Forgive clears the
+	// username+IP counter and takes that one unit back from the IP counter
+	// (never below zero). Successful logins therefore never add up to a
+	// per-IP throttle, while failures from the IP still do.
 	Forgive(ctx context.Context, username, ip string) error
 }

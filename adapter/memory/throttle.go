@@ -148,17 +148,6 @@ func (l *LoginThrottle) failLocked(username, ip string, now time.Time) time.Dura
 	return retry
 }
 
-// Reset forgets the username+IP counter; the IP counter stays.
-func (l *LoginThrottle) Reset(ctx context.Context, username, ip string) error {
-	if err := ctx.Err(); err != nil {
-		return domain.Unavailable("throttle", err)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.counters, userKey(username, ip))
-	return nil
-}
-
 // Forgive clears the username+IP counter and un-counts one IP failure.
 func (l *LoginThrottle) Forgive(ctx context.Context, username, ip string) error {
 	if err := ctx.Err(); err != nil {

@@ -226,7 +226,7 @@ func TestRedisDownIsUnavailableNotUnauthenticated(t *testing.T) {
 	_, errs["ClaimRefresh"] = d.ClaimRefresh(ctx, c.TokenID, "successor", 10*time.Second, until)
 	_, errs["throttle Check"] = l.Check(ctx, "alice", "192.0.2.1")
 	_, errs["throttle Fail"] = l.Fail(ctx, "alice", "192.0.2.1")
-	errs["throttle Reset"] = l.Reset(ctx, "alice", "192.0.2.1")
+	errs["throttle Forgive"] = l.Forgive(ctx, "alice", "192.0.2.1")
 	for name, err := range errs {
 		if !errors.Is(err, domain.ErrUnavailable) || errors.Is(err, domain.ErrUnauthenticated) {
 			t.Errorf("%s with Redis down = %v, want ErrUnavailable", name, err)

@@ -220,8 +220,3 @@ func (l *LoginThrottle) Forgive(ctx context.Context, username, ip string) error 
 	return translate(forgiveScript.Run(ctx, l.client, []string{uk, ik}).Err())
 }
 
-// Reset deletes the username+IP counter; the IP counter stays.
-func (l *LoginThrottle) Reset(ctx context.Context, username, ip string) error {
-	uk, _ := l.keys(username, ip)
-	return translate(l.client.Del(ctx, uk).Err())
-}

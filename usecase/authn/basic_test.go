@@ -58,8 +58,6 @@ func (brokenThrottle) Reserve(context.Context, string, string) (time.Duration, e
 	return 0, domain.Unavailable("redis", errors.New("down"))
 }
 
-func (brokenThrottle) Reset(context.Context, string, string) error { return nil }
-
 func (brokenThrottle) Forgive(context.Context, string, string) error { return nil }
 
 type basicFixture struct {

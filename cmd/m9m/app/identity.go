@@ -180,7 +180,6 @@ func (noThrottle) Fail(context.Context, string, string) (time.Duration, error)  
 func (noThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
 	return 0, nil
 }
-func (noThrottle) Reset(context.Context, string, string) error   { return nil }
 func (noThrottle) Forgive(context.Context, string, string) error { return nil }
 
 // bootstrapAdmin creates security.bootstrap_admin at start while no user
