@@ -19,12 +19,21 @@ func validID(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		if !idByte(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// idByte reports whether c may appear in an id: [A-Za-z0-9_-].
+func idByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+		return true
+	default:
+		return false
+	}
 }
 
 // pathID returns the :id path parameter, or 404 when no id could look like
