@@ -38,3 +38,35 @@ type LoginThrottle interface {
 	// per-IP throttle, while failures from the IP still do.
 	Forgive(ctx context.Context, username, ip string) error
 }
+
+// ThrottleLimits are a LoginThrottle's limits, shared by every
+// implementation. Zero fields take the defaults of DefaultThrottleLimits.
+type ThrottleLimits struct {
+	// MaxPerUser is the number of failures tolerated per username+IP in a window.
+	MaxPerUser int
+	// MaxPerIP is the number of failures tolerated per IP in a window.
+	MaxPerIP int
+	// Window is how long a counter lives after its first failure.
+	Window time.Duration
+}
+
+// DefaultThrottleLimits returns the contract's defaults: 5 failures per
+// username+IP and 100 per IP in a 15-minute window.
+func DefaultThrottleLimits() ThrottleLimits {
+	return ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, Window: 15 * time.Minute}
+}
+
+// WithDefaults fills zero fields from DefaultThrottleLimits.
+func (l ThrottleLimits) WithDefaults() ThrottleLimits {
+	d := DefaultThrottleLimits()
+	if l.MaxPerUser <= 0 {
+		l.MaxPerUser = d.MaxPerUser
+	}
+	if l.MaxPerIP <= 0 {
+		l.MaxPerIP = d.MaxPerIP
+	}
+	if l.Window <= 0 {
+		l.Window = d.Window
+	}
+	return l
+}

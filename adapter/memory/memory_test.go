@@ -30,17 +30,9 @@ func TestDenylist(t *testing.T) {
 }
 
 func TestLoginThrottle(t *testing.T) {
-	porttest.LoginThrottle(t, func(_ *testing.T, clock *memory.Clock, l porttest.ThrottleLimits) port.LoginThrottle {
-		return memory.NewLoginThrottle(memory.ThrottleConfig{MaxPerUser: l.MaxPerUser, MaxPerIP: l.MaxPerIP, Window: l.Window}, clock)
+	porttest.LoginThrottle(t, func(_ *testing.T, clock *memory.Clock, l port.ThrottleLimits) port.LoginThrottle {
+		return memory.NewLoginThrottle(port.ThrottleLimits{MaxPerUser: l.MaxPerUser, MaxPerIP: l.MaxPerIP, Window: l.Window}, clock)
 	})
-}
-
-func TestThrottleConfigDefaults(t *testing.T) {
-	t.Parallel()
-	d := memory.DefaultThrottleConfig()
-	if d.MaxPerUser != 5 || d.MaxPerIP != 100 || d.Window != 15*time.Minute {
-		t.Fatalf("DefaultThrottleConfig = %+v", d)
-	}
 }
 
 func TestClock(t *testing.T) {

@@ -10,41 +10,10 @@ import (
 	"github.com/m9m/auth/port"
 )
 
-// ThrottleConfig sets the login throttle's limits. Zero fields take the
-// defaults of DefaultThrottleConfig.
-type ThrottleConfig struct {
-	// MaxPerUser is the number of failures tolerated per username+IP in a window.
-	MaxPerUser int
-	// MaxPerIP is the number of failures tolerated per IP in a window.
-	MaxPerIP int
-	// Window is how long a counter lives after its first failure.
-	Window time.Duration
-}
-
-// DefaultThrottleConfig returns the contract's defaults: 5 failures per
-// username+IP and 100 per IP in a 15-minute window.
-func DefaultThrottleConfig() ThrottleConfig {
-	return ThrottleConfig{MaxPerUser: 5, MaxPerIP: 100, Window: 15 * time.Minute}
-}
-
-func (c ThrottleConfig) withDefaults() ThrottleConfig {
-	d := DefaultThrottleConfig()
-	if c.MaxPerUser <= 0 {
-		c.MaxPerUser = d.MaxPerUser
-	}
-	if c.MaxPerIP <= 0 {
-		c.MaxPerIP = d.MaxPerIP
-	}
-	if c.Window <= 0 {
-		c.Window = d.Window
-	}
-	return c
-}
-
 // LoginThrottle is an in-process port.LoginThrottle with fixed windows that
 // start at the first failure and end by the injected clock.
 type LoginThrottle struct {
-	cfg   ThrottleConfig
+	cfg   port.ThrottleLimits
 	clock port.Clock
 
 	mu       sync.Mutex
@@ -60,8 +29,8 @@ type window struct {
 var _ port.LoginThrottle = (*LoginThrottle)(nil)
 
 // NewLoginThrottle returns a throttle with cfg's limits.
-func NewLoginThrottle(cfg ThrottleConfig, clock port.Clock) *LoginThrottle {
-	return &LoginThrottle{cfg: cfg.withDefaults(), clock: clock, counters: make(map[string]window)}
+func NewLoginThrottle(cfg port.ThrottleLimits, clock port.Clock) *LoginThrottle {
+	return &LoginThrottle{cfg: cfg.WithDefaults(), clock: clock, counters: make(map[string]window)}
 }
 
 func userKey(username, ip string) string {

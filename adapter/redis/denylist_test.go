@@ -105,7 +105,7 @@ func TestLoginThrottleCheckIsOneRoundTrip(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	hook := &roundTrips{}
 	client.AddHook(hook)
-	l := redis.NewLoginThrottle(client, prefix, redis.DefaultThrottleConfig(), memory.NewClock(time.Now()))
+	l := redis.NewLoginThrottle(client, prefix, port.DefaultThrottleLimits(), memory.NewClock(time.Now()))
 	if _, err := l.Fail(ctx, "alice", "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestDenylistTTLsAreBounded(t *testing.T) {
 func TestLoginThrottleTTLsAreBounded(t *testing.T) {
 	ctx := context.Background()
 	client, prefix := testenv.Redis(t)
-	cfg := redis.ThrottleConfig{MaxPerUser: 5, MaxPerIP: 100, Window: time.Minute}
+	cfg := port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, Window: time.Minute}
 	l := redis.NewLoginThrottle(client, prefix, cfg, memory.NewClock(time.Now()))
 	for range 7 {
 		if _, err := l.Fail(ctx, "Alice", "192.0.2.1"); err != nil {
@@ -214,7 +214,7 @@ func TestRedisDownIsUnavailableNotUnauthenticated(t *testing.T) {
 	t.Cleanup(func() { _ = client.Close() })
 	clock := memory.NewClock(time.Now())
 	d := redis.NewDenylist(client, "down:", clock)
-	l := redis.NewLoginThrottle(client, "down:", redis.DefaultThrottleConfig(), clock)
+	l := redis.NewLoginThrottle(client, "down:", port.DefaultThrottleLimits(), clock)
 	c := tokenClaims(clock.Now())
 	until := clock.Now().Add(time.Minute)
 

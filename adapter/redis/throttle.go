@@ -13,37 +13,6 @@ import (
 	"github.com/m9m/auth/port"
 )
 
-// ThrottleConfig sets the login throttle's limits. Zero fields take the
-// defaults of DefaultThrottleConfig.
-type ThrottleConfig struct {
-	// MaxPerUser is the number of failures tolerated per username+IP in a window.
-	MaxPerUser int
-	// MaxPerIP is the number of failures tolerated per IP in a window.
-	MaxPerIP int
-	// Window is how long a counter lives after its first failure.
-	Window time.Duration
-}
-
-// DefaultThrottleConfig returns the contract's defaults: 5 failures per
-// username+IP and 100 per IP in a 15-minute window.
-func DefaultThrottleConfig() ThrottleConfig {
-	return ThrottleConfig{MaxPerUser: 5, MaxPerIP: 100, Window: 15 * time.Minute}
-}
-
-func (c ThrottleConfig) withDefaults() ThrottleConfig {
-	d := DefaultThrottleConfig()
-	if c.MaxPerUser <= 0 {
-		c.MaxPerUser = d.MaxPerUser
-	}
-	if c.MaxPerIP <= 0 {
-		c.MaxPerIP = d.MaxPerIP
-	}
-	if c.Window <= 0 {
-		c.Window = d.Window
-	}
-	return c
-}
-
 // LoginThrottle is the Redis port.LoginThrottle: fixed windows that start at
 // a counter's first failure.
 //
@@ -61,7 +30,7 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 type LoginThrottle struct {
 	client goredis.UniversalClient
 	prefix string
-	cfg    ThrottleConfig
+	cfg    port.ThrottleLimits
 	clock  port.Clock
 }
 
@@ -69,8 +38,8 @@ var _ port.LoginThrottle = (*LoginThrottle)(nil)
 
 // NewLoginThrottle returns a throttle with cfg's limits, storing its keys
 // under prefix and telling time by clock.
-func NewLoginThrottle(client goredis.UniversalClient, prefix string, cfg ThrottleConfig, clock port.Clock) *LoginThrottle {
-	return &LoginThrottle{client: client, prefix: prefix + "throttle:", cfg: cfg.withDefaults(), clock: clock}
+func NewLoginThrottle(client goredis.UniversalClient, prefix string, cfg port.ThrottleLimits, clock port.Clock) *LoginThrottle {
+	return &LoginThrottle{client: client, prefix: prefix + "throttle:", cfg: cfg.WithDefaults(), clock: clock}
 }
 
 // keys returns the username+IP and the IP counter keys.
@@ -219,4 +188,3 @@ func (l *LoginThrottle) Forgive(ctx context.Context, username, ip string) error 
 	uk, ik := l.keys(username, ip)
 	return translate(forgiveScript.Run(ctx, l.client, []string{uk, ik}).Err())
 }
-

@@ -11,23 +11,16 @@ import (
 	"github.com/m9m/auth/port"
 )
 
-// ThrottleLimits are the limits a LoginThrottle under test must be built with.
-type ThrottleLimits struct {
-	MaxPerUser int
-	MaxPerIP   int
-	Window     time.Duration
-}
-
 // LoginThrottle runs the contract of port.LoginThrottle. newThrottle returns
 // an empty throttle with the given limits that tells time by clock; windows
 // are checked by moving the clock.
-func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Clock, limits ThrottleLimits) port.LoginThrottle) {
+func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Clock, limits port.ThrottleLimits) port.LoginThrottle) {
 	ctx := context.Background()
 	const window = 15 * time.Minute
-	std := ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, Window: window}
+	std := port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, Window: window}
 	const ip, otherIP = "198.51.100.4", "2001:db8::1"
 
-	setup := func(t *testing.T, limits ThrottleLimits) (port.LoginThrottle, *memory.Clock) {
+	setup := func(t *testing.T, limits port.ThrottleLimits) (port.LoginThrottle, *memory.Clock) {
 		clock := memory.NewClock(base)
 		return newThrottle(t, clock, limits), clock
 	}
@@ -116,7 +109,7 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 	})
 
 	t.Run("forgiven attempts never add up to the per-IP limit", func(t *testing.T) {
-		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
+		l, _ := setup(t, port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
 		// 50 successful logins, each counted first and then forgiven.
 		for i := range 50 {
 			if d := fail(t, l, fmt.Sprintf("user%d", i%3), ip); d != 0 {
@@ -148,7 +141,7 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 	})
 
 	t.Run("the per-IP limit spans usernames", func(t *testing.T) {
-		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 10, Window: window})
+		l, _ := setup(t, port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 10, Window: window})
 		for i := range 10 {
 			if d := fail(t, l, fmt.Sprintf("user%d", i), ip); d != 0 {
 				t.Fatalf("IP failure %d: Fail = %v, want 0", i+1, d)
@@ -169,7 +162,7 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 		// MaxPerIP 30: the IP counter must reach exactly 30 (not over), so one
 		// more failure from the IP crosses it; MaxPerUser 5: exactly 25 of
 		// the 30 see their failure over the limit.
-		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 30, Window: window})
+		l, _ := setup(t, port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 30, Window: window})
 		const n = 30
 		results := make([]time.Duration, n)
 		errs := make([]error, n)
@@ -206,7 +199,7 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 
 // reserveContract covers Reserve: Check then Fail as one atomic step.
 func reserveContract(t *testing.T,
-	setup func(*testing.T, ThrottleLimits) (port.LoginThrottle, *memory.Clock),
+	setup func(*testing.T, port.ThrottleLimits) (port.LoginThrottle, *memory.Clock),
 	check, fail, reserve func(*testing.T, port.LoginThrottle, string, string) time.Duration,
 ) {
 	ctx := context.Background()
@@ -214,7 +207,7 @@ func reserveContract(t *testing.T,
 	const ip, otherIP = "198.51.100.4", "2001:db8::1"
 
 	t.Run("Reserve counts like Fail until a limit is crossed", func(t *testing.T) {
-		l, clock := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, Window: window})
+		l, clock := setup(t, port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, Window: window})
 		for i := 1; i <= 5; i++ {
 			if d := reserve(t, l, "alice", ip); d != 0 {
 				t.Fatalf("attempt %d: Reserve = %v, want 0", i, d)
@@ -245,7 +238,7 @@ func reserveContract(t *testing.T,
 	})
 
 	t.Run("a throttled Reserve counts nothing", func(t *testing.T) {
-		l, _ := setup(t, ThrottleLimits{MaxPerUser: 2, MaxPerIP: 5, Window: window})
+		l, _ := setup(t, port.ThrottleLimits{MaxPerUser: 2, MaxPerIP: 5, Window: window})
 		for i := 1; i <= 3; i++ { // the 3rd crosses the username+IP limit: 3 IP attempts
 			reserve(t, l, "alice", ip)
 		}
@@ -272,7 +265,7 @@ func reserveContract(t *testing.T,
 	})
 
 	t.Run("reserved and forgiven attempts never add up", func(t *testing.T) {
-		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
+		l, _ := setup(t, port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
 		for i := range 50 {
 			if d := reserve(t, l, fmt.Sprintf("user%d", i%3), ip); d != 0 {
 				t.Fatalf("successful login %d was throttled: Reserve = %v", i, d)
@@ -288,7 +281,7 @@ func reserveContract(t *testing.T,
 		// MaxPerUser 5: five attempts get judged (0), the sixth is counted and
 		// crosses, the other 24 are refused uncounted. MaxPerIP 8 shows what
 		// was counted: 6, so two more from the IP pass and the third crosses.
-		l, _ := setup(t, ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
+		l, _ := setup(t, port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
 		const n = 30
 		results := make([]time.Duration, n)
 		errs := make([]error, n)

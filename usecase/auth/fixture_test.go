@@ -100,7 +100,7 @@ func newFixture(t testing.TB, mods ...func(*auth.Deps, *auth.Settings)) *fixture
 		audit:    &recorder{},
 	}
 	f.deny = memory.NewDenylist(f.clock)
-	f.throttle = memory.NewLoginThrottle(memory.DefaultThrottleConfig(), f.clock)
+	f.throttle = memory.NewLoginThrottle(port.DefaultThrottleLimits(), f.clock)
 	f.hasher = &countingHasher{PasswordHasher: crypto.NewArgon2Hasher(crypto.HasherConfig{Params: cheapParams, MaxConcurrent: 4})}
 	tokens, err := jwt.New(jwt.Config{Current: jwt.Secret{Key: []byte("unit-test-secret-0123456789-abcdefghij")}, Leeway: testSettings.Leeway}, f.clock)
 	if err != nil {

@@ -72,7 +72,7 @@ type basicFixture struct {
 func newBasic(t testing.TB, throttle port.LoginThrottle) *basicFixture {
 	t.Helper()
 	f := &basicFixture{clock: memory.NewClock(t0), users: memory.NewUserStore(), audit: &auditLog{}}
-	f.throttle = memory.NewLoginThrottle(memory.ThrottleConfig{MaxPerUser: 3, MaxPerIP: 10, Window: time.Minute}, f.clock)
+	f.throttle = memory.NewLoginThrottle(port.ThrottleLimits{MaxPerUser: 3, MaxPerIP: 10, Window: time.Minute}, f.clock)
 	if throttle == nil {
 		throttle = f.throttle
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/domain/user"
+	"github.com/m9m/auth/port"
 	"github.com/m9m/auth/usecase/auth"
 	"github.com/m9m/auth/usecase/authn"
 	"github.com/m9m/auth/usecase/users"
@@ -73,7 +74,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.auth = auth.New(auth.Deps{
 		Users: f.store, Sessions: f.sessions, Ender: f.sessions, Hasher: hasher, Issuer: tokens, Verifier: tokens,
-		Denylist: deny, Throttle: memory.NewLoginThrottle(memory.ThrottleConfig{}, f.clock), Audit: f.audit, Clock: f.clock,
+		Denylist: deny, Throttle: memory.NewLoginThrottle(port.ThrottleLimits{}, f.clock), Audit: f.audit, Clock: f.clock,
 	}, auth.Settings{TokenTTL: time.Hour, Leeway: 30 * time.Second, RefreshGrace: 10 * time.Second, MaxSession: 720 * time.Hour})
 	f.authn = auth.NewAuthenticator(tokens, deny)
 	f.svc = users.New(users.Deps{Users: f.store, Lister: f.store, Hasher: hasher, Revoker: f.auth.Revoker(), Audit: f.audit, Clock: f.clock})

@@ -166,7 +166,7 @@ func newLoginThrottle(rdb goredis.UniversalClient, prefix redis.Prefix, cfg conf
 	if !cfg.Enabled {
 		return noThrottle{}
 	}
-	return redisadapter.NewLoginThrottle(rdb, string(prefix), redisadapter.ThrottleConfig{
+	return redisadapter.NewLoginThrottle(rdb, string(prefix), port.ThrottleLimits{
 		MaxPerUser: cfg.MaxFailuresPerUser, MaxPerIP: cfg.MaxFailuresPerIP, Window: cfg.Window,
 	}, clock)
 }
