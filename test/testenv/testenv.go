@@ -66,6 +66,7 @@ func RedisURL() string {
 // databases of test processes that no longer run are dropped on the way.
 func DatabaseURL(t testing.TB) string {
 	t.Helper()
+	skipIfShort(t, "Postgres")
 	dbOnce.Do(func() { dbURL, dbErr = createPackageDatabase() })
 	if dbErr != nil {
 		t.Fatalf("testenv: Postgres at %s is not usable: %v\n%s", redactDSN(ServerDatabaseURL()), dbErr, startPostgres)
@@ -153,10 +154,21 @@ func processAlive(pid int) bool {
 	return err == nil || err == syscall.EPERM
 }
 
+// skipIfShort is the one sanctioned skip: `go test -short` (make test-unit)
+// asks for unit tests alone, so integration tests step aside there, and
+// only there. Without -short a missing service fails the test loudly.
+func skipIfShort(t testing.TB, service string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs %s: integration test, not run with -short (make test-unit); make test runs it", service)
+	}
+}
+
 // Redis returns a client and a key prefix private to this test; every key
 // under the prefix is deleted when the test ends.
 func Redis(t testing.TB) (goredis.UniversalClient, string) {
 	t.Helper()
+	skipIfShort(t, "Redis")
 	opts, err := goredis.ParseURL(RedisURL())
 	if err != nil {
 		t.Fatalf("testenv: bad TEST_REDIS_URL: %v", err)
