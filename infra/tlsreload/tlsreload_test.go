@@ -2,14 +2,7 @@ package tlsreload_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,47 +12,8 @@ import (
 
 	"github.com/m9m/auth/adapter/memory"
 	"github.com/m9m/auth/infra/tlsreload"
+	"github.com/m9m/auth/test/testenv"
 )
-
-// writePair writes a fresh self-signed certificate for 127.0.0.1 with the
-// given serial, and its key, to certFile and keyFile.
-func writePair(t *testing.T, certFile, keyFile string, serial int64) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: "m9m test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Write both to temporary names and rename, as renewal tools do.
-	for _, f := range []struct {
-		path string
-		blk  *pem.Block
-	}{{keyFile, &pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}}, {certFile, &pem.Block{Type: "CERTIFICATE", Bytes: der}}} {
-		tmp := f.path + ".tmp"
-		if err := os.WriteFile(tmp, pem.EncodeToMemory(f.blk), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, f.path); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // servedSerial handshakes with cfg and returns the serial of the served
 // certificate (or the handshake error).
@@ -82,7 +36,7 @@ func setup(t *testing.T) (certFile, keyFile string, clock *memory.Clock) {
 	t.Helper()
 	dir := t.TempDir()
 	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	writePair(t, certFile, keyFile, 1)
+	testenv.WriteCertPair(t, certFile, keyFile, 1)
 	return certFile, keyFile, memory.NewClock(time.Date(2026, 1, 27, 10, 0, 0, 0, time.UTC))
 }
 
@@ -97,7 +51,7 @@ func TestReloadsChangedFilesAfterTheCheckInterval(t *testing.T) {
 	if got, err := servedSerial(t, cfg, 0); err != nil || got != 1 {
 		t.Fatalf("first handshake: serial %d, %v", got, err)
 	}
-	writePair(t, certFile, keyFile, 2)
+	testenv.WriteCertPair(t, certFile, keyFile, 2)
 	clock.Advance(tlsreload.CheckInterval / 2)
 	if got, _ := servedSerial(t, cfg, 0); got != 1 {
 		t.Errorf("within the check interval: serial %d, want the old 1 (files are not read on every handshake)", got)
@@ -118,7 +72,7 @@ func TestBrokenReplacementKeepsTheCurrentCertificate(t *testing.T) {
 	cfg := r.Config(tls.VersionTLS12)
 	// A renewal caught half-way: a new key next to the old certificate.
 	other := t.TempDir()
-	writePair(t, filepath.Join(other, "c"), filepath.Join(other, "k"), 9)
+	testenv.WriteCertPair(t, filepath.Join(other, "c"), filepath.Join(other, "k"), 9)
 	k, err := os.ReadFile(filepath.Join(other, "k"))
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +88,7 @@ func TestBrokenReplacementKeepsTheCurrentCertificate(t *testing.T) {
 		t.Error("Reload of a mismatched pair: want an error")
 	}
 	// Once the renewal completes, the new pair is served.
-	writePair(t, certFile, keyFile, 3)
+	testenv.WriteCertPair(t, certFile, keyFile, 3)
 	clock.Advance(2 * tlsreload.CheckInterval)
 	if got, _ := servedSerial(t, cfg, 0); got != 3 {
 		t.Errorf("after the renewal completed: serial %d, want 3", got)
@@ -187,7 +141,7 @@ func TestReloadsOnSIGHUP(t *testing.T) {
 	if got, err := servedSerial(t, cfg, 0); err != nil || got != 1 {
 		t.Fatalf("first handshake: serial %d, %v", got, err)
 	}
-	writePair(t, certFile, keyFile, 7)
+	testenv.WriteCertPair(t, certFile, keyFile, 7)
 	if got, _ := servedSerial(t, cfg, 0); got != 1 {
 		t.Fatalf("reloaded without a signal or a check: serial %d", got)
 	}

@@ -2,18 +2,9 @@ package e2e_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,6 +19,7 @@ import (
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/infra/tlsreload"
 	"github.com/m9m/auth/test/harness"
+	"github.com/m9m/auth/test/testenv"
 )
 
 // Helpers of the edge tests (rate limiting, client IP, CORS, TLS, metrics)
@@ -321,45 +313,6 @@ func edgeHasCORS(h http.Header) bool {
 	return false
 }
 
-// edgeWritePair writes a fresh self-signed certificate for 127.0.0.1 with
-// the given serial, and its key, replacing the files by rename as renewal
-// tools do.
-func edgeWritePair(t *testing.T, certFile, keyFile string, serial int64) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: "m9m e2e"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for path, blk := range map[string]*pem.Block{
-		keyFile:  {Type: "EC PRIVATE KEY", Bytes: kder},
-		certFile: {Type: "CERTIFICATE", Bytes: der},
-	} {
-		if err := os.WriteFile(path+".tmp", pem.EncodeToMemory(blk), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(path+".tmp", path); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // edgeHTTPS sends GET path over a new TLS connection limited to maxVersion
 // (0: any) and returns the answer and the serial of the served certificate.
 func edgeHTTPS(t *testing.T, addr, path string, maxVersion uint16) (*http.Response, int64, error) {
@@ -385,7 +338,7 @@ func TestEdgeTLS(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	edgeWritePair(t, certFile, keyFile, 1001)
+	testenv.WriteCertPair(t, certFile, keyFile, 1001)
 	clock := memory.NewClock(time.Now().UTC())
 	s := harness.Start(t, harness.WithClock(clock), harness.WithConfig(func(c *config.Config) {
 		c.Server.TLS = config.TLSConfig{Enabled: true, CertFile: certFile, KeyFile: keyFile, MinVersion: "1.2"}
@@ -411,7 +364,7 @@ func TestEdgeTLS(t *testing.T) {
 
 	// The certificate is renewed on disk: served without a restart once the
 	// next check is due.
-	edgeWritePair(t, certFile, keyFile, 1002)
+	testenv.WriteCertPair(t, certFile, keyFile, 1002)
 	clock.Advance(2 * tlsreload.CheckInterval)
 	if _, serial, err = edgeHTTPS(t, addr, "/health", 0); err != nil || serial != 1002 {
 		t.Fatalf("after renewal: serial %d, %v; want 1002", serial, err)
