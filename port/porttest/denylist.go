@@ -3,7 +3,6 @@ package porttest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -230,18 +229,9 @@ func TokenDenylist(t *testing.T, newDenylist func(t *testing.T, clock *memory.Cl
 	t.Run("claim refresh: 50 concurrent callers, one winner, one successor", func(t *testing.T) {
 		d, _, c := setup(t)
 		const n = 50
-		results := make([]string, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				results[i], errs[i] = d.ClaimRefresh(ctx, c.TokenID, fmt.Sprintf("successor-%02d", i), 10*time.Second, c.ExpiresAt)
-			})
-		}
-		close(start)
-		wg.Wait()
+		results, errs := allAtOnce(n, func(i int) (string, error) {
+			return d.ClaimRefresh(ctx, c.TokenID, fmt.Sprintf("successor-%02d", i), 10*time.Second, c.ExpiresAt)
+		})
 		winners := 0
 		for i := range n {
 			noErr(t, errs[i])

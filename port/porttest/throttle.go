@@ -3,7 +3,6 @@ package porttest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -164,18 +163,7 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 		// the 30 see their failure over the limit.
 		l, _ := setup(t, port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 30, Window: window})
 		const n = 30
-		results := make([]time.Duration, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				results[i], errs[i] = l.Fail(ctx, "alice", ip)
-			})
-		}
-		close(start)
-		wg.Wait()
+		results, errs := allAtOnce(n, func(int) (time.Duration, error) { return l.Fail(ctx, "alice", ip) })
 		over := 0
 		for i := range n {
 			noErr(t, errs[i])
@@ -283,18 +271,7 @@ func reserveContract(t *testing.T,
 		// was counted: 6, so two more from the IP pass and the third crosses.
 		l, _ := setup(t, port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
 		const n = 30
-		results := make([]time.Duration, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				results[i], errs[i] = l.Reserve(ctx, "alice", ip)
-			})
-		}
-		close(start)
-		wg.Wait()
+		results, errs := allAtOnce(n, func(int) (time.Duration, error) { return l.Reserve(ctx, "alice", ip) })
 		judged := 0
 		for i := range n {
 			noErr(t, errs[i])
