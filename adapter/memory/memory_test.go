@@ -35,6 +35,10 @@ func TestLoginThrottle(t *testing.T) {
 	})
 }
 
+func TestKeptState(t *testing.T) {
+	porttest.KeptState(t, func(*testing.T) port.KeptState { return memory.NewKeptState() })
+}
+
 func TestClock(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 1, 27, 10, 0, 0, 0, time.UTC)

@@ -1,0 +1,174 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/m9m/auth/domain/workflow"
+	"github.com/m9m/auth/port"
+)
+
+// WorkflowStore is the SQLite port.WorkflowStore and port.WorkflowLister.
+type WorkflowStore struct{ db *DB }
+
+var (
+	_ port.WorkflowStore  = (*WorkflowStore)(nil)
+	_ port.WorkflowLister = (*WorkflowStore)(nil)
+)
+
+// NewWorkflowStore returns a store over db.
+func NewWorkflowStore(db *DB) *WorkflowStore { return &WorkflowStore{db: db} }
+
+// workflowCols is the column list every query selects, in wfRec.values order.
+const workflowCols = `id, name, active, nodes, connections, owner_id, webhook_path, webhook_auth_type,
+	webhook_header_name, webhook_header_value_digest, webhook_basic_username, webhook_basic_password_digest,
+	webhook_hmac_secret_sealed, created_at, updated_at`
+
+type wfRec struct {
+	ID          string         `db:"id"`
+	Name        string         `db:"name"`
+	Active      bool           `db:"active"`
+	Nodes       string         `db:"nodes"`
+	Connections string         `db:"connections"`
+	OwnerID     string         `db:"owner_id"`
+	Path        sql.NullString `db:"webhook_path"`
+	AuthType    sql.NullString `db:"webhook_auth_type"`
+	HeaderName  sql.NullString `db:"webhook_header_name"`
+	HeaderValue sql.NullString `db:"webhook_header_value_digest"`
+	BasicUser   sql.NullString `db:"webhook_basic_username"`
+	BasicPass   sql.NullString `db:"webhook_basic_password_digest"`
+	HMACSealed  []byte         `db:"webhook_hmac_secret_sealed"`
+	Created     int64          `db:"created_at"`
+	Updated     int64          `db:"updated_at"`
+}
+
+// orNull maps "" to NULL, so a webhook's unused fields stay NULL.
+func orNull(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func wfRecOf(wf *workflow.Workflow) wfRec {
+	r := wfRec{
+		ID: wf.ID, Name: wf.Name, Active: wf.Active, Nodes: string(wf.Nodes), Connections: string(wf.Connections),
+		OwnerID: wf.OwnerID, Created: micros(wf.CreatedAt), Updated: micros(wf.UpdatedAt),
+	}
+	if h := wf.Webhook; h != nil {
+		r.Path = sql.NullString{String: h.Path, Valid: true}
+		r.AuthType = sql.NullString{String: string(h.Auth.Type), Valid: true}
+		r.HeaderName, r.HeaderValue = orNull(h.Auth.HeaderName), orNull(h.Auth.HeaderValueDigest)
+		r.BasicUser, r.BasicPass = orNull(h.Auth.BasicUsername), orNull(h.Auth.BasicPasswordDigest)
+		if len(h.Auth.HMACSecretSealed) > 0 {
+			r.HMACSealed = h.Auth.HMACSecretSealed
+		}
+	}
+	return r
+}
+
+// values lists the record in workflowCols order.
+func (r wfRec) values() []any {
+	return []any{
+		r.ID, r.Name, r.Active, r.Nodes, r.Connections, r.OwnerID, r.Path, r.AuthType,
+		r.HeaderName, r.HeaderValue, r.BasicUser, r.BasicPass, r.HMACSealed, r.Created, r.Updated,
+	}
+}
+
+func (r wfRec) workflow() (workflow.Workflow, error) {
+	wf := workflow.Workflow{
+		ID: r.ID, Name: r.Name, Active: r.Active,
+		Nodes: json.RawMessage(r.Nodes), Connections: json.RawMessage(r.Connections),
+		OwnerID: r.OwnerID, CreatedAt: fromMicros(r.Created), UpdatedAt: fromMicros(r.Updated),
+	}
+	if r.Path.Valid {
+		wf.Webhook = &workflow.Webhook{Path: r.Path.String, Auth: workflow.WebhookAuth{
+			Type:       workflow.AuthType(r.AuthType.String),
+			HeaderName: r.HeaderName.String, HeaderValueDigest: r.HeaderValue.String,
+			BasicUsername: r.BasicUser.String, BasicPasswordDigest: r.BasicPass.String,
+			HMACSecretSealed: r.HMACSealed,
+		}}
+	}
+	return wf, nil
+}
+
+// Create inserts wf; the JSON documents are stored minified by json().
+func (s *WorkflowStore) Create(ctx context.Context, wf *workflow.Workflow) error {
+	_, err := s.db.W.ExecContext(ctx, `INSERT INTO workflows (`+workflowCols+`)
+		VALUES (?, ?, ?, json(?), json(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, wfRecOf(wf).values()...)
+	return translate(err)
+}
+
+// Get returns the workflow with id.
+func (s *WorkflowStore) Get(ctx context.Context, id string) (*workflow.Workflow, error) {
+	return oneWorkflow(ctx, s.db.R, `SELECT `+workflowCols+` FROM workflows WHERE id = ?`, id)
+}
+
+// GetByWebhookPath returns the workflow whose webhook has path.
+func (s *WorkflowStore) GetByWebhookPath(ctx context.Context, path string) (*workflow.Workflow, error) {
+	return oneWorkflow(ctx, s.db.R, `SELECT `+workflowCols+` FROM workflows WHERE webhook_path = ?`, path)
+}
+
+func oneWorkflow(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) (*workflow.Workflow, error) {
+	var r wfRec
+	if err := sqlx.GetContext(ctx, q, &r, query, args...); err != nil {
+		return nil, translate(err)
+	}
+	wf, err := r.workflow()
+	if err != nil {
+		return nil, err
+	}
+	return &wf, nil
+}
+
+// Update runs fn on the workflow with id in one write transaction.
+func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow.Workflow) error) (*workflow.Workflow, error) {
+	var out *workflow.Workflow
+	err := s.db.inTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := oneWorkflow(ctx, tx, `SELECT `+workflowCols+` FROM workflows WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		next := *cur
+		if err := fn(&next); err != nil {
+			return err
+		}
+		next.ID, next.OwnerID, next.CreatedAt = cur.ID, cur.OwnerID, cur.CreatedAt
+		r := wfRecOf(&next)
+		out, err = oneWorkflow(ctx, tx, `UPDATE workflows SET name = ?, active = ?, nodes = json(?), connections = json(?),
+			webhook_path = ?, webhook_auth_type = ?, webhook_header_name = ?, webhook_header_value_digest = ?,
+			webhook_basic_username = ?, webhook_basic_password_digest = ?, webhook_hmac_secret_sealed = ?, updated_at = ?
+			WHERE id = ? RETURNING `+workflowCols,
+			r.Name, r.Active, r.Nodes, r.Connections, r.Path, r.AuthType, r.HeaderName, r.HeaderValue,
+			r.BasicUser, r.BasicPass, r.HMACSealed, r.Updated, r.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Delete removes the workflow with id; its executions go with it.
+func (s *WorkflowStore) Delete(ctx context.Context, id string) error {
+	return deleteRow(ctx, s.db, `DELETE FROM workflows WHERE id = ?`, id)
+}
+
+// List pages through workflows ordered by (created_at, id).
+func (s *WorkflowStore) List(ctx context.Context, cursor string, limit int) ([]workflow.Workflow, string, error) {
+	if err := checkLimit(limit, port.MaxListLimit); err != nil {
+		return nil, "", err
+	}
+	after := position{at: -1 << 63}
+	if cursor != "" {
+		p, err := parsePosition(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		after = p
+	}
+	var rows []wfRec
+	if err := s.db.R.SelectContext(ctx, &rows, `SELECT `+workflowCols+` FROM workflows
+		WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?`, after.at, after.id, limit+1); err != nil {
+		return nil, "", translate(err)
+	}
+	return page(rows, limit, func(r wfRec) position { return position{r.Created, r.ID} }, wfRec.workflow)
+}
