@@ -67,3 +67,65 @@ func TestClock(t *testing.T) {
 		t.Fatalf("after 100 concurrent Advances Now = %v, want %v", c.Now(), want)
 	}
 }
+
+func TestRateLimiter(t *testing.T) {
+	porttest.RateLimiter(t, func(t *testing.T, clock *memory.Clock, perMinute, burst int) port.RateLimiter {
+		l, err := memory.NewRateLimiter(clock, perMinute, burst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	})
+}
+
+func TestRequestGate(t *testing.T) {
+	porttest.RequestGate(t, func(t *testing.T, clock *memory.Clock, perMinute, burst int) porttest.RequestGates {
+		l, err := memory.NewRateLimiter(clock, perMinute, burst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := memory.NewDenylist(clock)
+		return porttest.RequestGates{Gate: memory.NewGate(d, l), Denylist: d, Limiter: l}
+	})
+}
+
+// TestRateLimiterRefillsByTheClock moves the injected clock: one unit comes
+// back per interval, and an idle budget is full again.
+func TestRateLimiterRefillsByTheClock(t *testing.T) {
+	t.Parallel()
+	clock := memory.NewClock(time.Date(2026, 1, 27, 10, 0, 0, 0, time.UTC))
+	l, err := memory.NewRateLimiter(clock, 6, 2) // one per 10 s, burst 2
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for i := range 2 {
+		if d, _ := l.Allow(ctx, "k"); !d.Allowed {
+			t.Fatalf("burst request %d denied", i+1)
+		}
+	}
+	d, _ := l.Allow(ctx, "k")
+	if d.Allowed || d.RetryAfter != 10*time.Second {
+		t.Fatalf("past the burst: %+v, want denied, retry after 10s", d)
+	}
+	clock.Advance(10 * time.Second)
+	if d, _ := l.Allow(ctx, "k"); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("after one interval: %+v, want one unit back", d)
+	}
+	clock.Advance(time.Minute)
+	if d, _ := l.Allow(ctx, "k"); !d.Allowed || d.Remaining != 1 {
+		t.Fatalf("after idling: %+v, want a full budget", d)
+	}
+}
+
+func TestKeptDenylist(t *testing.T) {
+	porttest.TokenDenylist(t, func(_ *testing.T, clock *memory.Clock) port.TokenDenylist {
+		return memory.NewKeptDenylist(clock, memory.NewKeptState())
+	})
+}
+
+func TestKeptReplayGuard(t *testing.T) {
+	porttest.WebhookReplayGuard(t, func(_ *testing.T, clock *memory.Clock) port.WebhookReplayGuard {
+		return memory.NewKeptReplayGuard(clock, memory.NewKeptState())
+	})
+}

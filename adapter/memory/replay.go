@@ -12,8 +12,14 @@ import (
 // ReplayGuard is an in-process port.WebhookReplayGuard whose entries expire
 // by the injected clock. It only protects one process; several instances
 // need the Redis adapter.
+//
+// Built with NewKeptReplayGuard it is the embedded mode's guard: each
+// digest is also written to a port.KeptState (the SQLite file) before Seen
+// answers, and Restore loads the digests still inside their window, so a
+// restart does not reopen the replay window.
 type ReplayGuard struct {
 	clock port.Clock
+	kept  port.KeptState // nil: nothing survives the process
 
 	mu     sync.Mutex
 	seen   map[string]time.Time // digest → expiry
@@ -27,6 +33,36 @@ func NewReplayGuard(clock port.Clock) *ReplayGuard {
 	return &ReplayGuard{clock: clock, seen: make(map[string]time.Time)}
 }
 
+// keptReplay is the kind of the guard's entries in a port.KeptState.
+const keptReplay = "replay"
+
+// NewKeptReplayGuard returns an empty guard that also writes every digest
+// to kept; call Restore before serving.
+func NewKeptReplayGuard(clock port.Clock, kept port.KeptState) *ReplayGuard {
+	g := NewReplayGuard(clock)
+	g.kept = kept
+	return g
+}
+
+// Restore loads the kept digests still inside their window.
+func (g *ReplayGuard) Restore(ctx context.Context) error {
+	if g.kept == nil {
+		return nil
+	}
+	entries, err := g.kept.Load(ctx, g.clock.Now())
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, e := range entries {
+		if e.Kind == keptReplay && e.Until.After(g.seen[e.Key]) {
+			g.seen[e.Key] = e.Until
+		}
+	}
+	return nil
+}
+
 // Seen records digest until now+ttl and reports whether it was recorded
 // and unexpired before.
 func (g *ReplayGuard) Seen(ctx context.Context, digest string, ttl time.Duration) (bool, error) {
@@ -35,8 +71,8 @@ func (g *ReplayGuard) Seen(ctx context.Context, digest string, ttl time.Duration
 	}
 	now := g.clock.Now()
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if until, ok := g.seen[digest]; ok && now.Before(until) {
+		g.mu.Unlock()
 		return true, nil
 	}
 	g.seen[digest] = now.Add(ttl)
@@ -46,6 +82,12 @@ func (g *ReplayGuard) Seen(ctx context.Context, digest string, ttl time.Duration
 			if !now.Before(until) {
 				delete(g.seen, d)
 			}
+		}
+	}
+	g.mu.Unlock()
+	if g.kept != nil {
+		if err := g.kept.Keep(ctx, port.KeptEntry{Kind: keptReplay, Key: digest, Until: now.Add(ttl)}); err != nil {
+			return false, domain.Unavailable("replay guard", err)
 		}
 	}
 	return false, nil
