@@ -23,7 +23,8 @@ import (
 type Config struct {
 	// Server configures the public HTTP listener.
 	Server ServerConfig `yaml:"server"`
-	// Database configures the Postgres connection.
+	// Database configures the store: the embedded SQLite file (the default)
+	// or Postgres.
 	Database DatabaseConfig `yaml:"database"`
 	// Redis configures the Redis connection shared by all instances.
 	Redis RedisConfig `yaml:"redis"`
@@ -105,14 +106,44 @@ func (t TLSConfig) MinTLSVersion() uint16 {
 	return tls.VersionTLS12
 }
 
-// DatabaseConfig configures the Postgres connection.
+// DatabaseConfig configures the store. Unset URL or sqlite:PATH is the
+// embedded mode (one process, one SQLite file, no services); a Postgres URL
+// is the multi-instance mode, which also needs Redis (contract §13).
 type DatabaseConfig struct {
-	// URL is the Postgres DSN (postgres://user:pass@host:5432/db?sslmode=...).
+	// URL is empty or sqlite:PATH (embedded: one SQLite file, default
+	// data/m9m.db under the working directory), or a Postgres DSN
+	// (postgres://user:pass@host:5432/db?sslmode=...).
 	URL string `yaml:"url" secret:"dsn"`
 	// URLFile names a file holding URL, for secret stores that mount files.
 	URLFile string `yaml:"url_file"`
 	// AutoMigrate applies pending migrations when serve starts.
 	AutoMigrate bool `yaml:"auto_migrate"`
+}
+
+// Embedded reports whether the configuration selects the embedded mode:
+// database.url unset or sqlite:PATH.
+func (d DatabaseConfig) Embedded() bool {
+	return d.URL == "" || strings.HasPrefix(d.URL, SQLiteScheme)
+}
+
+// SQLitePath is the embedded mode's database file: the PATH of
+// sqlite:PATH, or DefaultSQLitePath when database.url is unset.
+func (d DatabaseConfig) SQLitePath() string {
+	if p := strings.TrimPrefix(d.URL, SQLiteScheme); p != "" && p != d.URL {
+		return p
+	}
+	return DefaultSQLitePath
+}
+
+// SQLiteScheme prefixes a database.url that names an SQLite file.
+const SQLiteScheme = "sqlite:"
+
+// DefaultSQLitePath is the embedded mode's file when database.url is unset.
+const DefaultSQLitePath = "data/m9m.db"
+
+// Configured reports whether Redis is configured (redis.url or redis.addrs).
+func (r RedisConfig) Configured() bool {
+	return r.URL != "" || len(r.Addrs) > 0
 }
 
 // RedisConfig configures the Redis connection. Either URL (a single node) or
@@ -340,7 +371,9 @@ type AuditConfig struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
-// Default values of the keys that have one.
+// Example URLs of the multi-instance mode (what `make up` and the README
+// use). They are not defaults: with database.url and redis.url unset m9m
+// runs embedded.
 const (
 	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/m9m?sslmode=disable"
 	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
@@ -362,8 +395,8 @@ func Default() *Config {
 			TrustedProxies:    []string{},
 			TLS:               TLSConfig{MinVersion: "1.2"},
 		},
-		Database: DatabaseConfig{URL: DefaultDatabaseURL, AutoMigrate: true},
-		Redis:    RedisConfig{URL: DefaultRedisURL, Addrs: []string{}, KeyPrefix: "m9m:"},
+		Database: DatabaseConfig{AutoMigrate: true},
+		Redis:    RedisConfig{Addrs: []string{}, KeyPrefix: "m9m:"},
 		Log:      LogConfig{Level: "info", Format: "json"},
 		Security: SecurityConfig{
 			JWT: JWTConfig{

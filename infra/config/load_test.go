@@ -188,8 +188,8 @@ func TestEnvOverrides(t *testing.T) {
 		check func(*config.Config) bool
 	}{
 		{"string", "M9M_SERVER_HOST=127.0.0.1", func(c *config.Config) bool { return c.Server.Host == "127.0.0.1" }},
-		{"string with =", "M9M_DATABASE_URL=postgres://u@db/m9m?sslmode=require", func(c *config.Config) bool {
-			return c.Database.URL == "postgres://u@db/m9m?sslmode=require"
+		{"string with =", "M9M_DATABASE_URL=sqlite:data/a=b.db", func(c *config.Config) bool {
+			return c.Database.URL == "sqlite:data/a=b.db"
 		}},
 		{"int", "M9M_SERVER_PORT=9000", func(c *config.Config) bool { return c.Server.Port == 9000 }},
 		{"nested int", "M9M_PERFORMANCE_RATE_LIMIT_REQUESTS_PER_MINUTE=60", func(c *config.Config) bool {
@@ -315,6 +315,12 @@ func TestSecretFiles(t *testing.T) {
 			}
 			if c.envName != "M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD_FILE" {
 				env = append(env, "M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD=bootstrap-pass")
+			}
+			switch c.envName { // the other half of the multi-instance mode
+			case "M9M_DATABASE_URL_FILE":
+				env = append(env, "M9M_REDIS_URL=redis://cache:6379/0")
+			case "M9M_REDIS_URL_FILE":
+				env = append(env, "M9M_DATABASE_URL=postgres://app@db/m9m")
 			}
 			if c.envName == "M9M_SECURITY_BASIC_AUTH_PASSWORD_FILE" {
 				env = append(env, "M9M_SECURITY_BASIC_AUTH_ENABLED=true", "M9M_SECURITY_BASIC_AUTH_USERNAME=ops")

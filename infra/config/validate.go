@@ -123,9 +123,14 @@ func (c *Config) validateServer(v *validator) {
 func (c *Config) validateStores(v *validator) {
 	// A URL is never quoted: it may carry a password. url.Parse errors quote
 	// their input, so they are not wrapped either.
+	if c.Database.Embedded() {
+		c.validateEmbedded(v)
+		return
+	}
+	if !c.Redis.Configured() {
+		v.add("redis.url", "required unless redis.addrs is set, with a Postgres database.url: without Redis, revocations would not reach the other instances; leave database.url unset (or sqlite:PATH) for the embedded mode")
+	}
 	switch u := c.Database.URL; {
-	case u == "":
-		v.add("database.url", "required")
 	case strings.Contains(u, "://"):
 		parsed, err := url.Parse(u)
 		if err != nil || (parsed.Scheme != "postgres" && parsed.Scheme != "postgresql") || parsed.Host == "" {
@@ -145,7 +150,7 @@ func (c *Config) validateStores(v *validator) {
 		}
 	} else {
 		if r.URL == "" {
-			v.add("redis.url", "required unless redis.addrs is set")
+			return // reported above
 		} else if parsed, err := url.Parse(r.URL); err != nil ||
 			(parsed.Scheme != "redis" && parsed.Scheme != "rediss" && parsed.Scheme != "unix") {
 			v.add("redis.url", "must be a redis://, rediss:// or unix:// URL")
@@ -153,6 +158,18 @@ func (c *Config) validateStores(v *validator) {
 		if r.MasterName != "" {
 			v.add("redis.master_name", "requires redis.addrs (the Sentinel addresses)")
 		}
+	}
+}
+
+// validateEmbedded checks the embedded mode: an SQLite path SQLite can
+// open, and no Redis (its state is held in process; a Redis that one
+// process alone used would only add a network hop and a way to fail).
+func (c *Config) validateEmbedded(v *validator) {
+	if p := c.Database.SQLitePath(); strings.ContainsAny(p, "?\x00") {
+		v.add("database.url", "the sqlite: path must not contain '?' or NUL")
+	}
+	if c.Redis.Configured() {
+		v.add("redis.url", "not used with the embedded database (database.url unset or sqlite:PATH): unset redis.url and redis.addrs, or set a Postgres database.url for the multi-instance mode")
 	}
 }
 

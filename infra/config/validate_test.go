@@ -14,6 +14,8 @@ import (
 // secrets everywhere a secret can be.
 func valid() *config.Config {
 	c := config.Default()
+	c.Database.URL = config.DefaultDatabaseURL // the multi-instance mode: every key in play
+	c.Redis.URL = config.DefaultRedisURL
 	c.Security.JWT.Secret = jwtSecret
 	c.Security.JWT.PreviousSecrets = []string{"CANARY-previous-0123456789abcdef0123456789"}
 	c.Security.BootstrapAdmin = config.BootstrapAdminConfig{Username: "admin", Password: "CANARY-bootstrap"}
@@ -89,7 +91,14 @@ func TestValidationRules(t *testing.T) {
 		{"tls disabled ignores files", func(_ *testing.T, c *config.Config) { c.Server.TLS.CertFile = "/absent" }, "", ""},
 
 		// stores
-		{"database url empty", func(_ *testing.T, c *config.Config) { c.Database.URL = "" }, "database.url", "required"},
+		{"database url empty with redis", func(_ *testing.T, c *config.Config) { c.Database.URL = "" }, "redis.url", "not used with the embedded database"},
+		{"embedded default", func(_ *testing.T, c *config.Config) { c.Database.URL, c.Redis.URL = "", "" }, "", ""},
+		{"embedded sqlite path", func(_ *testing.T, c *config.Config) { c.Database.URL, c.Redis.URL = "sqlite:/var/lib/m9m/m9m.db", "" }, "", ""},
+		{"embedded sqlite path with ?", func(_ *testing.T, c *config.Config) { c.Database.URL, c.Redis.URL = "sqlite:m9m.db?mode=ro", "" }, "database.url", "must not contain '?'"},
+		{"embedded with redis addrs", func(_ *testing.T, c *config.Config) {
+			c.Database.URL, c.Redis.URL, c.Redis.Addrs = "sqlite:m9m.db", "", []string{"s1:26379"}
+		}, "redis.url", "unset redis.url and redis.addrs"},
+		{"postgres without redis", func(_ *testing.T, c *config.Config) { c.Redis.URL = "" }, "redis.url", "revocations would not reach the other instances"},
 		{"database url wrong scheme", func(_ *testing.T, c *config.Config) { c.Database.URL = "mysql://root:CANARY@db/m9m" }, "database.url", "postgres://"},
 		{"database url unparsable", func(_ *testing.T, c *config.Config) { c.Database.URL = "postgres://u:CANARY%zz@db/m9m" }, "database.url", "postgres://"},
 		{"database key=value DSN", func(_ *testing.T, c *config.Config) { c.Database.URL = "host=db user=app password=CANARY dbname=m9m" }, "", ""},
