@@ -8,7 +8,6 @@ import (
 
 	"github.com/m9m/auth/adapter/crypto"
 	httpapi "github.com/m9m/auth/adapter/http"
-	pgadapter "github.com/m9m/auth/adapter/postgres"
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/port"
 	"github.com/m9m/auth/usecase/apikey"
@@ -28,7 +27,6 @@ import (
 // pool closes.
 var APIKeysModule = fx.Options(
 	fx.Provide(
-		fx.Annotate(pgadapter.NewAPIKeyStore, fx.As(new(port.APIKeyStore)), fx.As(new(port.APIKeyAuthStore))),
 		newAPIKeyService,
 		newLastUsedRecorder,
 		fx.Annotate(newAPIKeyAuthenticator, fx.ResultTags(`name:"apikey"`)),

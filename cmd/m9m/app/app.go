@@ -4,21 +4,16 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	httpapi "github.com/m9m/auth/adapter/http"
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/infra/log"
-	"github.com/m9m/auth/infra/postgres"
-	"github.com/m9m/auth/infra/redis"
 	"github.com/m9m/auth/port"
 	"github.com/m9m/auth/usecase/authn"
 )
@@ -35,8 +30,7 @@ func Options(cfg *config.Config, extra ...fx.Option) fx.Option {
 	return fx.Options(
 		supplySections(cfg),
 		log.Module,
-		postgres.Module,
-		redis.Module,
+		storesModule(cfg.Database),
 		AuditModule,
 		APIKeysModule,
 		IdentityModule,
@@ -47,7 +41,6 @@ func Options(cfg *config.Config, extra ...fx.Option) fx.Option {
 			fx.Annotate(func() SystemClock { return SystemClock{} }, fx.As(new(port.Clock))),
 			newChain,
 			newHTTPSettings,
-			readinessChecks,
 		),
 		fx.Provide(httpapi.New),
 		fx.Invoke(func(*httpapi.Server) {}),
@@ -143,11 +136,4 @@ func newHTTPSettings(lc fx.Lifecycle, srv config.ServerConfig, cors config.CORSC
 type readinessOut struct {
 	fx.Out
 	Checks []httpapi.ReadinessCheck `group:"readiness,flatten"`
-}
-
-func readinessChecks(db *sqlx.DB, rdb goredis.UniversalClient) readinessOut {
-	return readinessOut{Checks: []httpapi.ReadinessCheck{
-		{Name: "postgres", Check: db.PingContext},
-		{Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
-	}}
 }

@@ -8,7 +8,6 @@ import (
 	"go.uber.org/zap"
 
 	httpapi "github.com/m9m/auth/adapter/http"
-	pgadapter "github.com/m9m/auth/adapter/postgres"
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/port"
 	"github.com/m9m/auth/usecase/audit"
@@ -27,7 +26,6 @@ import (
 // stops first.
 var AuditModule = fx.Options(
 	fx.Provide(
-		fx.Annotate(pgadapter.NewAuditStore, fx.As(new(port.AuditStore))),
 		newAuditWriter,
 		func(w *audit.Writer) port.AuditLog { return w },
 		audit.NewLister,

@@ -23,7 +23,7 @@ import (
 // listener (monitoring.metrics). TLS and CORS are part of the HTTP settings
 // (newTLS, newCORS).
 var EdgeModule = fx.Options(
-	fx.Provide(newRateLimiter, newMetrics, newMetricsServer),
+	fx.Provide(newMetrics, newMetricsServer),
 	fx.Decorate(countDenylist),
 	fx.Invoke(func(*metrics.Server) {}),
 )

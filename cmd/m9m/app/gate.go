@@ -17,7 +17,6 @@ import (
 // spends the caller's budget in one gate script. With rate limiting off
 // there is no gate and it checks the denylist alone (still one round trip).
 var GateModule = fx.Options(
-	fx.Provide(newRequestGate),
 	fx.Decorate(countGate),
 )
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -14,7 +13,6 @@ import (
 	"github.com/m9m/auth/adapter/crypto"
 	httpapi "github.com/m9m/auth/adapter/http"
 	"github.com/m9m/auth/adapter/jwt"
-	pgadapter "github.com/m9m/auth/adapter/postgres"
 	redisadapter "github.com/m9m/auth/adapter/redis"
 	"github.com/m9m/auth/domain"
 	"github.com/m9m/auth/domain/session"
@@ -34,10 +32,6 @@ var IdentityModule = fx.Options(
 	fx.Provide(
 		NewPasswordHasher,
 		newTokenService,
-		fx.Annotate(pgadapter.NewUserStore, fx.As(new(port.UserStore)), fx.As(new(port.UserLister))),
-		fx.Annotate(pgadapter.NewSessionStore, fx.As(new(port.SessionStore)), fx.As(new(port.SessionEnder))),
-		newDenylist,
-		newLoginThrottle,
 		newAuthService,
 		newUsersService,
 		fx.Annotate(newBearerAuthenticator, fx.As(new(authn.Authenticator)), fx.ResultTags(`name:"bearer"`)),
@@ -187,7 +181,7 @@ func (noThrottle) Forgive(context.Context, string, string) error { return nil }
 // depends on the pool), so migrations have run by then; and before the HTTP
 // server's (IdentityModule comes before the server in app.Options), so no
 // request is served before the admin exists.
-func bootstrapAdmin(lc fx.Lifecycle, _ *sqlx.DB, cfg config.BootstrapAdminConfig, svc *users.Service, log *zap.Logger) {
+func bootstrapAdmin(lc fx.Lifecycle, _ storesReady, cfg config.BootstrapAdminConfig, svc *users.Service, log *zap.Logger) {
 	if !cfg.Enabled() {
 		return
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/m9m/auth/adapter/crypto"
 	httpapi "github.com/m9m/auth/adapter/http"
-	pgadapter "github.com/m9m/auth/adapter/postgres"
 	redisadapter "github.com/m9m/auth/adapter/redis"
 	"github.com/m9m/auth/infra/redis"
 	"github.com/m9m/auth/port"
@@ -26,9 +25,6 @@ type webhookEncryptionKey string
 // encryption key is configured), the use cases and their routes.
 var WorkflowsModule = fx.Options(
 	fx.Provide(
-		fx.Annotate(pgadapter.NewWorkflowStore, fx.As(new(port.WorkflowStore)), fx.As(new(port.WorkflowLister))),
-		fx.Annotate(pgadapter.NewExecutionStore, fx.As(new(port.ExecutionStore))),
-		newReplayGuard,
 		newSecretSealer,
 		newWorkflowService,
 		newWebhookTrigger,
