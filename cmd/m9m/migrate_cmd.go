@@ -7,30 +7,27 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	pgadapter "github.com/m9m/auth/adapter/postgres"
-	"github.com/m9m/auth/infra/postgres"
 )
 
 func newMigrateCmd(flags *rootFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "migrate", Short: "Apply or inspect database migrations"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "up",
-		Short: "Apply all pending migrations (safe to run from several instances at once)",
+		Short: "Apply all pending migrations (Postgres: safe from several instances at once; SQLite: refused while a server holds the file)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := flags.load()
 			if err != nil {
 				return err
 			}
-			db, err := postgres.Open(cfg.Database, cfg.Performance.ConnectionPool)
+			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
+			defer cancel()
+			db, err := openCommandStore(ctx, cfg)
 			if err != nil {
 				return err
 			}
-			defer func() { _ = db.Close() }()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
-			defer cancel()
-			if err := pgadapter.Migrate(ctx, db.DB); err != nil {
+			defer func() { _ = db.close() }()
+			if err := db.migrate(ctx); err != nil {
 				return fmt.Errorf("migrate up: %w", err)
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), "migrations applied")
@@ -46,14 +43,14 @@ func newMigrateCmd(flags *rootFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			db, err := postgres.Open(cfg.Database, cfg.Performance.ConnectionPool)
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			db, err := openCommandStore(ctx, cfg)
 			if err != nil {
 				return err
 			}
-			defer func() { _ = db.Close() }()
-			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
-			defer cancel()
-			st, err := pgadapter.MigrationStatus(ctx, db.DB)
+			defer func() { _ = db.close() }()
+			st, err := db.status(ctx)
 			if err != nil {
 				return fmt.Errorf("migrate status: %w", err)
 			}

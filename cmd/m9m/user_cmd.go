@@ -11,12 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	pgadapter "github.com/m9m/auth/adapter/postgres"
 	"github.com/m9m/auth/cmd/m9m/app"
 	"github.com/m9m/auth/domain"
 	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/principal"
-	"github.com/m9m/auth/infra/postgres"
 	"github.com/m9m/auth/port"
 	"github.com/m9m/auth/usecase/users"
 )
@@ -65,23 +63,20 @@ func runUserCreate(cmd *cobra.Command, flags *rootFlags, f userCreateFlags) erro
 	if err != nil {
 		return err
 	}
-	db, err := postgres.Open(cfg.Database, cfg.Performance.ConnectionPool)
+	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+	defer cancel()
+	db, err := openCommandStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = db.Close() }()
-	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		return fmt.Errorf("postgres unreachable (check database.url): %w", err)
-	}
+	defer func() { _ = db.close() }()
 	if cfg.Database.AutoMigrate {
-		if err := pgadapter.Migrate(ctx, db.DB); err != nil {
+		if err := db.migrate(ctx); err != nil {
 			return fmt.Errorf("apply migrations: %w", err)
 		}
 	}
-	store := pgadapter.NewUserStore(db)
-	auditLog := &syncAudit{store: pgadapter.NewAuditStore(db)}
+	store := db.users
+	auditLog := &syncAudit{store: db.audit}
 	svc := users.New(users.Deps{
 		Users: store, Lister: store, Hasher: app.NewPasswordHasher(cfg.Security.PasswordHash),
 		Audit: auditLog, Clock: app.SystemClock{},
