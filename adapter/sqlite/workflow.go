@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -45,12 +46,22 @@ type wfRec struct {
 	Updated     int64          `db:"updated_at"`
 }
 
+// compact returns raw without insignificant white space (as jsonb and the
+// memory store keep it); raw is JSON the domain has validated.
+func compact(raw json.RawMessage) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
 // orNull maps "" to NULL, so a webhook's unused fields stay NULL.
 func orNull(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 func wfRecOf(wf *workflow.Workflow) wfRec {
 	r := wfRec{
-		ID: wf.ID, Name: wf.Name, Active: wf.Active, Nodes: string(wf.Nodes), Connections: string(wf.Connections),
+		ID: wf.ID, Name: wf.Name, Active: wf.Active, Nodes: compact(wf.Nodes), Connections: compact(wf.Connections),
 		OwnerID: wf.OwnerID, Created: micros(wf.CreatedAt), Updated: micros(wf.UpdatedAt),
 	}
 	if h := wf.Webhook; h != nil {
@@ -90,10 +101,10 @@ func (r wfRec) workflow() (workflow.Workflow, error) {
 	return wf, nil
 }
 
-// Create inserts wf; the JSON documents are stored minified by json().
+// Create inserts wf.
 func (s *WorkflowStore) Create(ctx context.Context, wf *workflow.Workflow) error {
 	_, err := s.db.W.ExecContext(ctx, `INSERT INTO workflows (`+workflowCols+`)
-		VALUES (?, ?, ?, json(?), json(?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, wfRecOf(wf).values()...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, wfRecOf(wf).values()...)
 	return translate(err)
 }
 
@@ -133,7 +144,7 @@ func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow
 		}
 		next.ID, next.OwnerID, next.CreatedAt = cur.ID, cur.OwnerID, cur.CreatedAt
 		r := wfRecOf(&next)
-		out, err = oneWorkflow(ctx, tx, `UPDATE workflows SET name = ?, active = ?, nodes = json(?), connections = json(?),
+		out, err = oneWorkflow(ctx, tx, `UPDATE workflows SET name = ?, active = ?, nodes = ?, connections = ?,
 			webhook_path = ?, webhook_auth_type = ?, webhook_header_name = ?, webhook_header_value_digest = ?,
 			webhook_basic_username = ?, webhook_basic_password_digest = ?, webhook_hmac_secret_sealed = ?, updated_at = ?
 			WHERE id = ? RETURNING `+workflowCols,

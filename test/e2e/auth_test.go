@@ -336,6 +336,7 @@ func TestForgedTokensAreRefused(t *testing.T) {
 
 func TestRedisDownFailsClosed(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "Redis going down under a running instance")
 	proxy := startTCPProxy(t, redisAddr(t))
 	s := harness.Start(t, harness.WithConfig(func(c *config.Config) {
 		c.Redis.URL = "redis://" + proxy.Addr() + "/0"
@@ -358,6 +359,7 @@ func TestRedisDownFailsClosed(t *testing.T) {
 
 func TestRedisUnreachableAtStart(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "an unreachable Redis at start")
 	s := harness.Start(t, harness.WithConfig(func(c *config.Config) {
 		c.Redis.URL = "redis://127.0.0.1:1/0"
 	}))
@@ -447,6 +449,7 @@ func (k idCountingConn) Begin() (driver.Tx, error) { //nolint:staticcheck // the
 
 func TestMeCostsNoPostgresAndOneRedisRoundTrip(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "counts Postgres statements and Redis round trips (the embedded mode has neither: TestEmbeddedProcessOpensNoTCPConnection)")
 	counter := &idCounter{}
 	var dsn string
 	s := harness.Start(t,
@@ -587,6 +590,9 @@ func TestSecretRotation(t *testing.T) {
 	old := harness.Start(t)
 	oldTok := old.AdminToken(t)
 	const newSecret = "the-new-jwt-secret-after-rotation-0123456789"
+	if harness.Embedded() {
+		old.Stop(t) // embedded: the rotation is a restart on the same file
+	}
 	rotated := harness.Start(t, harness.SharedWith(old), harness.WithConfig(func(c *config.Config) {
 		c.Security.JWT.PreviousSecrets = []string{c.Security.JWT.Secret}
 		c.Security.JWT.Secret = newSecret
@@ -604,5 +610,7 @@ func TestSecretRotation(t *testing.T) {
 		t.Fatalf("refreshed token kid = %v", h["kid"])
 	}
 	// The old instance does not know the new secret.
-	idWantStatus(t, idMe(t, old, newTok), http.StatusUnauthorized, "AUTH_REQUIRED")
+	if !harness.Embedded() {
+		idWantStatus(t, idMe(t, old, newTok), http.StatusUnauthorized, "AUTH_REQUIRED")
+	}
 }

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/m9m/auth/test/testenv"
+	"github.com/m9m/auth/test/harness"
 )
 
 var (
@@ -136,7 +136,7 @@ func TestConfigValidateAcceptsGoodConfigAndEnv(t *testing.T) {
 
 func TestMigrateUpAndStatus(t *testing.T) {
 	t.Parallel()
-	env := binEnv("M9M_SECURITY_JWT_SECRET="+goodSecret, "M9M_DATABASE_URL="+testenv.DatabaseURL(t))
+	env := binEnv(append(harness.StoreEnv(t), "M9M_SECURITY_JWT_SECRET="+goodSecret)...)
 	if out, err := runM9M(t, env, "migrate", "up"); err != nil {
 		t.Fatalf("migrate up: %v %s", err, out)
 	}
@@ -162,11 +162,8 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	adminPassword := "drain-test-password-123"
-	env := binEnv(
+	env := binEnv(append(harness.StoreEnv(t),
 		"M9M_SECURITY_JWT_SECRET="+goodSecret,
-		"M9M_DATABASE_URL="+testenv.DatabaseURL(t),
-		"M9M_REDIS_URL="+testenv.RedisURL(),
-		"M9M_REDIS_KEY_PREFIX="+testenv.RedisPrefix(),
 		"M9M_SERVER_HOST=127.0.0.1",
 		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_USERNAME=drainadmin",
@@ -178,7 +175,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 		// Hashes queue behind the concurrency cap; on a busy CI machine the
 		// default queue timeout could answer 503 for reasons unrelated to drain.
 		"M9M_SECURITY_PASSWORD_HASH_QUEUE_TIMEOUT=60s",
-	)
+	)...)
 	cmd := exec.Command(m9mBinary(t), "serve")
 	cmd.Env = env
 	var logs bytes.Buffer

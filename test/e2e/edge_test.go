@@ -102,6 +102,7 @@ func TestEdgeRateLimitBudgetHeadersAnd429(t *testing.T) {
 
 func TestEdgeInstancesShareOneBudget(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "one rate budget shared by two instances through Redis")
 	const burst = 4
 	a := harness.Start(t, edgeRateLimit(burst))
 	b := harness.Start(t, harness.SharedWith(a))
@@ -176,6 +177,7 @@ func equalInts(a, b []int) bool {
 // /ready names Redis.
 func TestEdgeRedisDown(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "an instance whose Redis is unreachable")
 	const basicUser, basicPass = "ops", "a-long-basic-password"
 	withBasic := harness.WithConfig(func(c *config.Config) {
 		c.Security.BasicAuth = config.BasicAuthConfig{Enabled: true, Username: basicUser, Password: basicPass}

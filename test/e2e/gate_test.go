@@ -19,6 +19,7 @@ import (
 // trip in all, whether its budget lets it through or answers 429.
 func TestGateJWTRequestCostsOneRedisRoundTrip(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "counts Redis round trips")
 	const burst = 5
 	counter := &idCounter{}
 	s := harness.Start(t, edgeRateLimit(burst), harness.WithFx(fx.Decorate(func(rdb goredis.UniversalClient) goredis.UniversalClient {

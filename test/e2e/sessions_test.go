@@ -144,6 +144,7 @@ func TestRefreshStopsAtMaxSession(t *testing.T) {
 
 func TestLogoutIsSeenByEveryInstanceAtOnce(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "a logout seen by a second instance through Redis")
 	a := harness.Start(t)
 	b := harness.Start(t, harness.SharedWith(a))
 	tok := a.AdminToken(t)
@@ -227,6 +228,7 @@ func TestSessionsListAndEnd(t *testing.T) {
 
 func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "sessions ended on one instance, refused by another")
 	a := harness.Start(t)
 	b := harness.Start(t, harness.SharedWith(a))
 	admin := a.AdminToken(t)

@@ -13,7 +13,6 @@ import (
 	"github.com/m9m/auth/adapter/memory"
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/test/harness"
-	"github.com/m9m/auth/test/testenv"
 )
 
 type idUser struct {
@@ -205,6 +204,7 @@ func TestUsersNeedUsersManage(t *testing.T) {
 
 func TestDisableDeleteAndRoleChangeCutTokensAtOnce(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "a user change on one instance cuts tokens on another")
 	a := harness.Start(t)
 	b := harness.Start(t, harness.SharedWith(a))
 	admin := a.AdminToken(t)
@@ -254,13 +254,16 @@ func TestBootstrapAdminOnlyOnce(t *testing.T) {
 	t.Parallel()
 	a := harness.Start(t)
 	admin := a.AdminToken(t)
+	if harness.Embedded() {
+		a.Stop(t) // embedded: the second start is a restart on the same file
+	}
 	// A second instance with another bootstrap admin configured: users
 	// exist, so nothing is created.
 	b := harness.Start(t, harness.SharedWith(a), harness.WithConfig(func(c *config.Config) {
 		c.Security.BootstrapAdmin.Username = "second-admin"
 	}))
 	idWantStatus(t, b.Do(t, idLoginReq("second-admin", a.AdminPassword())), http.StatusUnauthorized, "INVALID_CREDENTIALS")
-	for _, u := range idAllUsers(t, a, admin, 100) {
+	for _, u := range idAllUsers(t, b, admin, 100) {
 		if u.Username == "second-admin" {
 			t.Fatal("a second bootstrap admin was created while users existed")
 		}
@@ -298,16 +301,24 @@ func TestSecretsNeverLogged(t *testing.T) {
 func TestCLIUserCreate(t *testing.T) {
 	t.Parallel()
 	s := harness.Start(t)
-	env := binEnv(
-		"M9M_DATABASE_URL="+testenv.DatabaseURL(t),
-		"M9M_SECURITY_JWT_SECRET="+goodSecret,
-	)
+	env := binEnv(append(s.Env(), "M9M_SECURITY_JWT_SECRET="+goodSecret)...)
 	name := fmt.Sprintf("cli-user-%d", time.Now().UnixNano()%1_000_000)
 	const pw = "cli created passphrase"
 	started := time.Now().UTC().Add(-time.Second).Format(time.RFC3339)
+	if harness.Embedded() {
+		// The file is locked while a server runs: the command refuses, naming it.
+		out, err := runM9M(t, env, "user", "create", "--username", name, "--password", pw, "--role", "editor")
+		if err == nil || !strings.Contains(out, s.Config.Database.SQLitePath()) || !strings.Contains(out, "in use") {
+			t.Fatalf("user create while the server holds the file: %v %s; want a refusal naming the file", err, out)
+		}
+		s.Stop(t)
+	}
 	out, err := runM9M(t, env, "user", "create", "--username", name, "--password", pw, "--role", "editor")
 	if err != nil {
 		t.Fatalf("user create: %v\n%s", err, out)
+	}
+	if harness.Embedded() {
+		s = harness.Start(t, harness.SharedWith(s)) // the same file, restarted
 	}
 	id := strings.TrimSpace(out)
 	if len(id) != 32 || strings.Contains(out, pw) {

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -44,8 +45,9 @@ type Server struct {
 type Option func(*settings)
 
 type settings struct {
-	cfg   *config.Config
-	extra []fx.Option
+	cfg    *config.Config
+	extra  []fx.Option
+	shared *Server
 }
 
 // WithConfig edits the configuration before start.
@@ -65,13 +67,30 @@ func WithClock(c port.Clock) Option {
 
 // SharedWith makes a second instance of the same service: same database,
 // Redis prefix and secrets, as several `serve` processes with one config.
+// In the embedded mode the other instance must have stopped (a restart on
+// the same file): the file's lock refuses a second process.
 func SharedWith(other *Server) Option {
 	return func(s *settings) {
 		port := s.cfg.Server.Port
 		*s.cfg = *other.Config
 		s.cfg.Server.Port = port
+		s.shared = other
 	}
 }
+
+// PostgresOnly marks a test that is inherently about the multi-instance
+// mode (several instances sharing Postgres and Redis, Redis failures, Redis
+// round trips): in the embedded pass (TEST_MODE=embedded) it steps aside,
+// saying why; the Postgres pass of `make test` runs it.
+func PostgresOnly(t testing.TB, why string) {
+	t.Helper()
+	if testenv.Embedded() {
+		t.Skipf("multi-instance mode only (run by the Postgres pass): %s", why)
+	}
+}
+
+// Embedded reports whether this run uses the embedded mode.
+func Embedded() bool { return testenv.Embedded() }
 
 // TestConfig is the configuration tests start from: valid, with the
 // package's own database and a fresh Redis prefix, cheap password hashing
@@ -82,9 +101,14 @@ func TestConfig(t testing.TB) *config.Config {
 	cfg.Server.Host = "127.0.0.1"
 	cfg.Server.Port = 0
 	cfg.Server.ShutdownTimeout = 5 * time.Second
-	cfg.Database.URL = testenv.DatabaseURL(t)
-	cfg.Redis.URL = testenv.RedisURL()
-	cfg.Redis.KeyPrefix = testenv.RedisPrefix()
+	if testenv.Embedded() {
+		// One file per instance: an embedded instance owns its file.
+		cfg.Database.URL = config.SQLiteScheme + filepath.Join(t.TempDir(), "m9m.db")
+	} else {
+		cfg.Database.URL = testenv.DatabaseURL(t)
+		cfg.Redis.URL = testenv.RedisURL()
+		cfg.Redis.KeyPrefix = testenv.RedisPrefix()
+	}
 	cfg.Log.Level = "debug"
 	cfg.Security.JWT.Secret = randomSecret()
 	cfg.Security.PasswordHash.MemoryKiB = 64
@@ -92,7 +116,9 @@ func TestConfig(t testing.TB) *config.Config {
 	cfg.Performance.RateLimit.Enabled = false
 	cfg.Security.BootstrapAdmin.Username = AdminUsername
 	cfg.Security.BootstrapAdmin.Password = adminPassword
-	t.Cleanup(func() { cleanRedisPrefix(cfg.Redis.KeyPrefix) })
+	if !testenv.Embedded() {
+		t.Cleanup(func() { cleanRedisPrefix(cfg.Redis.KeyPrefix) })
+	}
 	return cfg
 }
 
@@ -108,6 +134,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 	st := &settings{cfg: TestConfig(t)}
 	for _, o := range opts {
 		o(st)
+	}
+	if st.shared != nil && st.shared.app != nil && st.cfg.Database.Embedded() {
+		t.Fatalf("harness: SharedWith starts a second instance on one SQLite file while the first runs, which its lock refuses; stop the first (a restart) or mark the test harness.PostgresOnly")
 	}
 	logs := &syncBuffer{}
 	var srv *httpapi.Server

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -24,3 +25,9 @@ func SQLite(t testing.TB) *sqlite.DB {
 	}
 	return db
 }
+
+// Embedded reports whether the end-to-end tests run in the embedded mode
+// (TEST_MODE=embedded: SQLite file, everything in process) rather than the
+// multi-instance mode (Postgres and Redis, the default). `make test` runs
+// the end-to-end suite in both.
+func Embedded() bool { return os.Getenv("TEST_MODE") == "embedded" }

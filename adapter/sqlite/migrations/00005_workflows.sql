@@ -1,13 +1,16 @@
 -- Workflows (contract §7) and their webhooks (§8). Deleting the owner
 -- deletes the workflows, as on Postgres. Webhook secrets are stored as
--- digests, the HMAC secret sealed (AES-256-GCM).
+-- digests, the HMAC secret sealed (AES-256-GCM). nodes and connections are
+-- JSON the domain has validated (an array, an object), stored compacted;
+-- no json_type() CHECK, because SQLite's JSON functions refuse nesting
+-- deeper than 1000, which Postgres and the contract accept.
 -- +goose Up
 CREATE TABLE workflows (
     id                            TEXT PRIMARY KEY,
     name                          TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     active                        INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1)),
-    nodes                         TEXT NOT NULL DEFAULT '[]' CHECK (json_type(nodes) = 'array'),
-    connections                   TEXT NOT NULL DEFAULT '{}' CHECK (json_type(connections) = 'object'),
+    nodes                         TEXT NOT NULL DEFAULT '[]',
+    connections                   TEXT NOT NULL DEFAULT '{}',
     owner_id                      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     webhook_path                  TEXT,
     webhook_auth_type             TEXT CHECK (webhook_auth_type IN ('none', 'header', 'basic', 'hmac')),

@@ -79,6 +79,7 @@ var embeddedStores = fx.Options(
 		fx.Annotate(sqliteadapter.NewExecutionStore, fx.As(new(port.ExecutionStore))),
 		newKeptState,
 		newKeptDenylist,
+		func(d *memory.Denylist) port.TokenDenylist { return d },
 		newKeptReplayGuard,
 		newLocalThrottle,
 		newLocalLimiter,
@@ -136,7 +137,7 @@ func newKeptState(lc fx.Lifecycle, db *sqliteadapter.DB, clock port.Clock, log *
 // newKeptDenylist is the embedded denylist: decided in memory (no request
 // leaves the process), written to the file before a revocation answers,
 // and restored from it at start, before the HTTP server serves.
-func newKeptDenylist(lc fx.Lifecycle, kept port.KeptState, clock port.Clock) port.TokenDenylist {
+func newKeptDenylist(lc fx.Lifecycle, kept port.KeptState, clock port.Clock) *memory.Denylist {
 	d := memory.NewKeptDenylist(clock, kept)
 	lc.Append(fx.Hook{OnStart: d.Restore})
 	return d
@@ -181,8 +182,9 @@ func newLocalRateLimiter(l *memory.RateLimiter) port.RateLimiter {
 
 // newLocalGate checks the in-process denylist and spends the same budgets
 // as the limiter; nil (the authenticator checks the denylist alone) when
-// rate limiting is off.
-func newLocalGate(l *memory.RateLimiter, deny port.TokenDenylist) port.RequestGate {
+// rate limiting is off. It takes the denylist itself, not the port, which
+// metrics decorate: the gate is counted once, as a whole (countGate).
+func newLocalGate(l *memory.RateLimiter, deny *memory.Denylist) port.RequestGate {
 	if l == nil {
 		return nil
 	}
