@@ -349,9 +349,15 @@ func TestCLIUserCreate(t *testing.T) {
 		}
 	}
 	// --password-stdin keeps the password out of the process list.
+	if harness.Embedded() {
+		s.Stop(t)
+	}
 	cmdOut, err := idRunWithStdin(t, env, "cli stdin passphrase\n", "user", "create", "--username", name+"-stdin", "--password-stdin", "--role", "viewer")
 	if err != nil {
 		t.Fatalf("--password-stdin: %v\n%s", err, cmdOut)
+	}
+	if harness.Embedded() {
+		s = harness.Start(t, harness.SharedWith(s))
 	}
 	s.Login(t, name+"-stdin", "cli stdin passphrase")
 }

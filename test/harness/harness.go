@@ -89,6 +89,16 @@ func PostgresOnly(t testing.TB, why string) {
 	}
 }
 
+// EmbeddedOnly marks a test of the embedded mode itself (the binary on an
+// SQLite file: restarts, crashes, no network): it runs in the embedded pass
+// and steps aside in the Postgres pass, so it runs once.
+func EmbeddedOnly(t testing.TB) {
+	t.Helper()
+	if !testenv.Embedded() {
+		t.Skip("embedded mode only (run by the TEST_MODE=embedded pass)")
+	}
+}
+
 // Embedded reports whether this run uses the embedded mode.
 func Embedded() bool { return testenv.Embedded() }
 
