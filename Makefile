@@ -20,11 +20,12 @@ build: ## Build bin/m9m
 services: ## Make sure local Postgres and Redis run (installs/starts them if needed)
 	@scripts/services.sh
 
-run: build services ## Serve on :8080 (or $$M9M_SERVER_PORT) against local Postgres/Redis, dev secrets generated
+run: build ## Serve on :8080 (or $$M9M_SERVER_PORT), embedded (one SQLite file in .dev/, no services), dev secrets generated
 	@scripts/dev-run.sh
 
-test: services ## All tests (unit, contract, integration, end-to-end, fuzz seeds) with -race
+test: services ## All tests (unit, contract, integration, fuzz seeds; end-to-end in both modes) with -race
 	$(GO) test -race -count=1 -timeout 20m ./...
+	TEST_MODE=embedded $(GO) test -race -count=1 -timeout 20m ./test/e2e/
 
 test-unit: ## Unit tests only (no Postgres/Redis needed)
 	$(GO) test -short -count=1 ./...

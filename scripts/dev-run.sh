@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `make run`: serve on a fresh clone with nothing configured. Uses the local
-# Postgres (database m9m, created if missing) and Redis, a development JWT
-# secret and a bootstrap admin password generated once into .dev/ (ignored
-# by git). Any M9M_* variable you set wins, e.g. M9M_SERVER_PORT=8099 make run.
+# `make run`: serve on a fresh clone with nothing configured and no service
+# running: the embedded mode, everything in one SQLite file (.dev/m9m.db),
+# a development JWT secret and a bootstrap admin password generated once
+# into .dev/ (ignored by git). Any M9M_* variable you set wins, e.g.
+# M9M_SERVER_PORT=8099 make run; with M9M_DATABASE_URL=postgres://... (and
+# M9M_REDIS_URL) it serves the multi-instance mode on your Postgres and Redis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .dev
@@ -27,9 +29,8 @@ cat >&2 <<'WARN'
 WARN
 
 if [ -z "${M9M_DATABASE_URL:-}" ] && [ -z "${M9M_DATABASE_URL_FILE:-}" ]; then
-  if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='m9m'" | grep -q 1; then
-    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE m9m" >&2
-  fi
+  export M9M_DATABASE_URL="sqlite:$PWD/.dev/m9m.db"
+  echo "embedded mode: everything in $PWD/.dev/m9m.db (no Postgres, no Redis)" >&2
 fi
 
 if [ -z "${M9M_SECURITY_JWT_SECRET:-}" ]; then

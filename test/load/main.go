@@ -37,6 +37,7 @@ var (
 	only      = flag.String("only", "", "comma-separated scenario names to run (default all; names contain no commas)")
 	maxTime   = flag.Duration("max-time", 5*time.Minute, "hard limit for the whole run; the process exits with status 3 after it")
 	rounds    = flag.Int("rounds", 5, "split each scenario's -duration into this many slices, run round-robin across scenarios")
+	burst     = flag.Int("key-burst", 0, "after the scenarios, create this many API keys at once (-c connections) and report p99 and errors")
 )
 
 // requestGrace is how long a request may run past its scenario's deadline
@@ -71,6 +72,9 @@ func main() {
 	results := runAll(ctx, scenarios(fx), selected())
 	printTable(results)
 	printTargets(results)
+	if *burst > 0 {
+		keyBurst(ctx, fx.adminToken, *burst, *conc)
+	}
 	for _, r := range results {
 		if r.errs > 0 {
 			os.Exit(1)
