@@ -127,16 +127,9 @@ func oneKey(ctx context.Context, q sqlx.QueryerContext, query string, args ...an
 
 // ListByOwner pages through ownerID's live keys, newest first.
 func (s *APIKeyStore) ListByOwner(ctx context.Context, ownerID string, liveAt time.Time, cursor string, limit int) ([]apikey.Key, string, error) {
-	if err := checkLimit(limit, port.MaxListLimit); err != nil {
+	before, err := pageStart(cursor, limit, true)
+	if err != nil {
 		return nil, "", err
-	}
-	before := position{at: 1<<63 - 1}
-	if cursor != "" {
-		p, err := parsePosition(cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		before = p
 	}
 	var rows []keyRec
 	if err := s.db.R.SelectContext(ctx, &rows, `SELECT `+keyCols+` FROM api_keys

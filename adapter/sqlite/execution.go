@@ -61,16 +61,9 @@ func (s *ExecutionStore) Create(ctx context.Context, e *workflow.Execution) erro
 
 // ListByWorkflow pages through a workflow's executions, newest first.
 func (s *ExecutionStore) ListByWorkflow(ctx context.Context, workflowID, cursor string, limit int) ([]workflow.Execution, string, error) {
-	if err := checkLimit(limit, port.MaxListLimit); err != nil {
+	before, err := pageStart(cursor, limit, true)
+	if err != nil {
 		return nil, "", err
-	}
-	before := position{at: 1<<63 - 1}
-	if cursor != "" {
-		p, err := parsePosition(cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		before = p
 	}
 	var rows []execRec
 	if err := s.db.R.SelectContext(ctx, &rows, `SELECT `+executionCols+` FROM executions

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/port"
 )
 
 // Times are stored as INTEGER microseconds since the Unix epoch: the
@@ -59,6 +60,22 @@ func parsePosition(s string) (position, error) {
 		return position{}, bad
 	}
 	return position{at: n, id: id}, nil
+}
+
+// pageStart checks a page request and returns where the page starts: the
+// cursor's position, or for the first page one before every row (after
+// every row, newest first, when descending).
+func pageStart(cursor string, limit int, descending bool) (position, error) {
+	if err := checkLimit(limit, port.MaxListLimit); err != nil {
+		return position{}, err
+	}
+	if cursor != "" {
+		return parsePosition(cursor)
+	}
+	if descending {
+		return position{at: 1<<63 - 1}, nil
+	}
+	return position{at: -1 << 63}, nil
 }
 
 // checkLimit validates a page size.

@@ -110,16 +110,9 @@ func (s *UserStore) Delete(ctx context.Context, id string) error {
 
 // List pages through users ordered by (created_at, id).
 func (s *UserStore) List(ctx context.Context, cursor string, limit int) ([]user.User, string, error) {
-	if err := checkLimit(limit, port.MaxListLimit); err != nil {
+	after, err := pageStart(cursor, limit, false)
+	if err != nil {
 		return nil, "", err
-	}
-	after := position{at: -1 << 63}
-	if cursor != "" {
-		p, err := parsePosition(cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		after = p
 	}
 	var rows []userRec
 	if err := s.db.R.SelectContext(ctx, &rows, `SELECT `+userCols+` FROM users

@@ -165,16 +165,9 @@ func (s *WorkflowStore) Delete(ctx context.Context, id string) error {
 
 // List pages through workflows ordered by (created_at, id).
 func (s *WorkflowStore) List(ctx context.Context, cursor string, limit int) ([]workflow.Workflow, string, error) {
-	if err := checkLimit(limit, port.MaxListLimit); err != nil {
+	after, err := pageStart(cursor, limit, false)
+	if err != nil {
 		return nil, "", err
-	}
-	after := position{at: -1 << 63}
-	if cursor != "" {
-		p, err := parsePosition(cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		after = p
 	}
 	var rows []wfRec
 	if err := s.db.R.SelectContext(ctx, &rows, `SELECT `+workflowCols+` FROM workflows

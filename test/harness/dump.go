@@ -28,11 +28,12 @@ func (s *Server) Dump(t testing.TB, tables ...string) string {
 			t.Fatalf("harness: open the SQLite file: %v", err)
 		}
 		defer func() { _ = db.Close() }()
-		for _, table := range tables {
-			rows, err := db.QueryxContext(ctx, "SELECT * FROM "+table) //nolint:gosec // test tables
+		dumpTable := func(table string) {
+			rows, err := db.QueryxContext(ctx, "SELECT * FROM "+table) //nolint:gosec,sqlclosecheck // test tables; closed by the defer below
 			if err != nil {
 				t.Fatalf("harness: dump %s: %v", table, err)
 			}
+			defer func() { _ = rows.Close() }()
 			for rows.Next() {
 				vals, err := rows.SliceScan()
 				if err != nil {
@@ -51,7 +52,9 @@ func (s *Server) Dump(t testing.TB, tables ...string) string {
 			if err := rows.Err(); err != nil {
 				t.Fatalf("harness: dump %s: %v", table, err)
 			}
-			_ = rows.Close()
+		}
+		for _, table := range tables {
+			dumpTable(table)
 		}
 		return strings.Join(lines, "\n")
 	}

@@ -106,7 +106,7 @@ func newKeptState(lc fx.Lifecycle, db *sqliteadapter.DB, clock port.Clock, log *
 	done, stopped := make(chan struct{}), make(chan struct{})
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
-			go func() {
+			go func() { //nolint:gosec // G118: the sweeper outlives OnStart's context by design; done stops it
 				defer close(stopped)
 				t := time.NewTicker(keptSweepEvery)
 				defer t.Stop()
