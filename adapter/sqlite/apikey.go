@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -16,7 +17,14 @@ import (
 )
 
 // APIKeyStore is the SQLite port.APIKeyStore and port.APIKeyAuthStore.
-type APIKeyStore struct{ db *DB }
+type APIKeyStore struct {
+	db *DB
+	// grant is the request path's digest lookup, prepared once on the
+	// reader pool (database/sql re-prepares it per connection), so each
+	// API-key request skips parsing and planning it.
+	grantMu sync.Mutex
+	grant   *sqlx.Stmt
+}
 
 var (
 	_ port.APIKeyStore     = (*APIKeyStore)(nil)
@@ -205,10 +213,28 @@ const selectGrant = `SELECT k.id, k.owner_id, k.name, k.prefix, k.digest, k.scop
 	u.username AS owner_username, u.role AS owner_role, u.disabled AS owner_disabled
 	FROM api_keys k JOIN users u ON u.id = k.owner_id WHERE k.digest = ?`
 
+// grantStmt returns the prepared digest lookup, preparing it on first use.
+func (s *APIKeyStore) grantStmt(ctx context.Context) (*sqlx.Stmt, error) {
+	s.grantMu.Lock()
+	defer s.grantMu.Unlock()
+	if s.grant == nil {
+		st, err := s.db.R.PreparexContext(ctx, selectGrant) //nolint:sqlclosecheck // long-lived, closed with the pool
+		if err != nil {
+			return nil, translate(err)
+		}
+		s.grant = st
+	}
+	return s.grant, nil
+}
+
 // GetByDigest reads the key and its owner in one query; it writes nothing.
 func (s *APIKeyStore) GetByDigest(ctx context.Context, digest string) (*port.KeyGrant, error) {
+	st, err := s.grantStmt(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var r grantRec
-	if err := s.db.R.GetContext(ctx, &r, selectGrant, digest); err != nil {
+	if err := st.GetContext(ctx, &r, digest); err != nil {
 		return nil, translate(err)
 	}
 	k, err := r.key()
