@@ -30,6 +30,7 @@ func newRootCmd() *cobra.Command {
 		newMigrateCmd(flags),
 		newConfigCmd(flags),
 		newUserCmd(flags),
+		newPurgeCmd(flags),
 		newVersionCmd(),
 	)
 	return root
