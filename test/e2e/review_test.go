@@ -183,11 +183,9 @@ func TestReviewHostilePathsAndQueries(t *testing.T) {
 			}
 		}
 	}
-	odd := []string{
-		"limit=-1", "limit=0", "limit=abc", "limit=99999999999999999999", "limit=1e3", "limit=%00",
+	odd := []string{"limit=-1", "limit=0", "limit=abc", "limit=99999999999999999999", "limit=1e3", "limit=%00",
 		"cursor=garbage", "cursor=%00", "cursor=%FF", "cursor=" + long[:400], "cursor=eyJ9", "cursor=" + url.QueryEscape(`{"id":"x","t":"y"}`),
-		"userId=%00", "userId=%FF", "userId=" + long, "actor=%00", "actor=%FF", "action=%00", "from=garbage", "to=%00",
-	}
+		"userId=%00", "userId=%FF", "userId=" + long, "actor=%00", "actor=%FF", "action=%00", "from=garbage", "to=%00"}
 	for _, q := range odd {
 		for _, p := range []string{"/api/v1/users", "/api/v1/workflows", "/api/v1/workflows/" + wfID + "/executions", "/api/v1/api-keys", "/api/v1/audit-events"} {
 			r := s.DoRaw(t, harness.Req{Method: http.MethodGet, Path: p + "?" + q, Bearer: admin})
@@ -379,10 +377,8 @@ func TestReviewNoSecretsInLogsOrAnswers(t *testing.T) {
 	keep(s.Do(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/audit-events?limit=100", Bearer: w.admin}))
 	keep(s.Do(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/api-keys", Bearer: s.Login(t, un, resetPass)}))
 
-	secrets := []string{
-		up, wrongPass, newPass, resetPass, tok, tok2, key, rotated.Key, key[7:], rotated.Key[7:],
-		whHMACSecret, whHeaderSecret, whBasicSecret, s.Config.Security.JWT.Secret, s.AdminPassword(),
-	}
+	secrets := []string{up, wrongPass, newPass, resetPass, tok, tok2, key, rotated.Key, key[7:], rotated.Key[7:],
+		whHMACSecret, whHeaderSecret, whBasicSecret, s.Config.Security.JWT.Secret, s.AdminPassword()}
 	if s.Config.Security.WebhookEncryptionKey != "" {
 		secrets = append(secrets, s.Config.Security.WebhookEncryptionKey)
 	}

@@ -178,10 +178,8 @@ func TestSessionsListAndEnd(t *testing.T) {
 	admin := s.AdminToken(t)
 	_, name, pw := s.CreateUser(t, admin, "editor")
 	login := func(ua string) string {
-		r := s.Do(t, harness.Req{
-			Method: http.MethodPost, Path: loginPath, Headers: map[string]string{"User-Agent": ua},
-			Body: map[string]string{"username": name, "password": pw},
-		})
+		r := s.Do(t, harness.Req{Method: http.MethodPost, Path: loginPath, Headers: map[string]string{"User-Agent": ua},
+			Body: map[string]string{"username": name, "password": pw}})
 		idWantStatus(t, r, http.StatusOK, "")
 		var tok idToken
 		r.JSON(t, &tok)
@@ -274,10 +272,8 @@ func TestPasswordChangeIsThrottled(t *testing.T) {
 	_, name, pw := s.CreateUser(t, s.AdminToken(t), "viewer")
 	tok := s.Login(t, name, pw)
 	change := func(current string) *harness.Response {
-		return s.Do(t, harness.Req{
-			Method: http.MethodPost, Path: "/api/v1/auth/password", Bearer: tok,
-			Body: map[string]string{"currentPassword": current, "newPassword": "brand new passphrase 1"},
-		})
+		return s.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/password", Bearer: tok,
+			Body: map[string]string{"currentPassword": current, "newPassword": "brand new passphrase 1"}})
 	}
 	for range 5 {
 		idWantStatus(t, change("guessing the password"), http.StatusBadRequest, "INVALID_REQUEST")

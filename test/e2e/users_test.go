@@ -285,10 +285,8 @@ func TestSecretsNeverLogged(t *testing.T) {
 	}(), admin, map[string]any{"password": "reset passphrase 77"}))
 	s.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Bearer: next.Token})
 
-	secrets := []string{
-		pw, newPW, "a-wrong-password-attempt", "ghost-password-attempt", "reset passphrase 77",
-		s.AdminPassword(), s.Config.Security.JWT.Secret, admin, tok, next.Token,
-	}
+	secrets := []string{pw, newPW, "a-wrong-password-attempt", "ghost-password-attempt", "reset passphrase 77",
+		s.AdminPassword(), s.Config.Security.JWT.Secret, admin, tok, next.Token}
 	for _, tk := range []string{admin, tok, next.Token} {
 		secrets = append(secrets, strings.Split(tk, ".")[2]) // signatures alone
 	}
@@ -391,10 +389,8 @@ func TestIdentityEventsAreAudited(t *testing.T) {
 	idWantStatus(t, s.Do(t, idUserReq(http.MethodPatch, "/api/v1/users/"+id, admin, map[string]any{"role": "viewer"})), http.StatusOK, "")
 	idWantStatus(t, s.Do(t, idUserReq(http.MethodDelete, "/api/v1/users/"+id, admin, nil)), http.StatusNoContent, "")
 
-	want := []string{
-		"auth.login/failure", "auth.login/success", "auth.refresh/success", "auth.password_change/success",
-		"auth.session_end/success", "auth.logout/success", "auth.throttled/denied", "user.create/success", "user.update/success", "user.delete/success",
-	}
+	want := []string{"auth.login/failure", "auth.login/success", "auth.refresh/success", "auth.password_change/success",
+		"auth.session_end/success", "auth.logout/success", "auth.throttled/denied", "user.create/success", "user.update/success", "user.delete/success"}
 	var body []byte
 	deadline := time.Now().Add(15 * time.Second)
 	for {

@@ -46,10 +46,8 @@ func (s *Server) CreateUser(t testing.TB, adminToken, role string) (id, username
 	username = fmt.Sprintf("%s-%d-%s", role, userSeq.Add(1), randomSecret()[:6])
 	username = sanitizeUsername(username)
 	password = "pw-" + randomSecret()[:20]
-	r := s.Do(t, Req{
-		Method: http.MethodPost, Path: "/api/v1/users", Bearer: adminToken,
-		Body: map[string]string{"username": username, "password": password, "role": role},
-	})
+	r := s.Do(t, Req{Method: http.MethodPost, Path: "/api/v1/users", Bearer: adminToken,
+		Body: map[string]string{"username": username, "password": password, "role": role}})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create user %s: %d %s", username, r.Status, r.Body)
 	}

@@ -197,11 +197,9 @@ type failingThrottle struct{ port.LoginThrottle }
 func (failingThrottle) Check(context.Context, string, string) (time.Duration, error) {
 	return 0, errDown
 }
-
 func (failingThrottle) Fail(context.Context, string, string) (time.Duration, error) {
 	return 0, errDown
 }
-
 func (failingThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
 	return 0, errDown
 }

@@ -117,10 +117,8 @@ func newFixture(t testing.TB, mutate func(*webhook.Deps, *webhook.Settings)) *fi
 
 func (f *fixture) add(t testing.TB, path string, active bool, a flow.WebhookAuth) string {
 	t.Helper()
-	wf := &flow.Workflow{
-		ID: domain.NewID(), Name: path, Active: active, Nodes: flow.EmptyNodes, Connections: flow.EmptyConnections,
-		Webhook: &flow.Webhook{Path: path, Auth: a}, OwnerID: "owner", CreatedAt: t0, UpdatedAt: t0,
-	}
+	wf := &flow.Workflow{ID: domain.NewID(), Name: path, Active: active, Nodes: flow.EmptyNodes, Connections: flow.EmptyConnections,
+		Webhook: &flow.Webhook{Path: path, Auth: a}, OwnerID: "owner", CreatedAt: t0, UpdatedAt: t0}
 	if err := f.store.Create(ctx, wf); err != nil {
 		t.Fatal(err)
 	}

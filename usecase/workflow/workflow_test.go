@@ -78,39 +78,21 @@ func TestCreateValidation(t *testing.T) {
 		sealer bool
 		fields []string
 	}{
-		{
-			"everything wrong at once",
-			workflow.Input{
-				Name: "", Nodes: json.RawMessage(`{}`), Connections: json.RawMessage(`[]`),
-				Webhook: hook("nope", func(w *workflow.WebhookInput) { w.Path = "/bad" }),
-			},
-			true,
-			[]string{"name", "nodes", "connections", "webhook.path", "webhook.auth.type"},
-		},
-		{
-			"none with a stray secret",
-			workflow.Input{Name: "n", Webhook: hook("none", func(w *workflow.WebhookInput) { w.Secret = str("s") })},
-			true,
-			[]string{"webhook.auth.secret"},
-		},
-		{
-			"header without name or value",
-			workflow.Input{Name: "n", Webhook: hook("header", nil)},
-			true,
-			[]string{"webhook.auth.name", "webhook.auth.value"},
-		},
+		{"everything wrong at once", workflow.Input{Name: "", Nodes: json.RawMessage(`{}`), Connections: json.RawMessage(`[]`),
+			Webhook: hook("nope", func(w *workflow.WebhookInput) { w.Path = "/bad" })},
+			true, []string{"name", "nodes", "connections", "webhook.path", "webhook.auth.type"}},
+		{"none with a stray secret", workflow.Input{Name: "n", Webhook: hook("none", func(w *workflow.WebhookInput) { w.Secret = str("s") })},
+			true, []string{"webhook.auth.secret"}},
+		{"header without name or value", workflow.Input{Name: "n", Webhook: hook("header", nil)},
+			true, []string{"webhook.auth.name", "webhook.auth.value"}},
 		{"header with a reserved name and an empty value", workflow.Input{Name: "n", Webhook: hook("header", func(w *workflow.WebhookInput) {
 			w.HeaderName, w.HeaderValue = "Content-Type", str("")
 		})}, true, []string{"webhook.auth.name", "webhook.auth.value"}},
 		{"header with a password too", workflow.Input{Name: "n", Webhook: hook("header", func(w *workflow.WebhookInput) {
 			w.HeaderName, w.HeaderValue, w.Password = "X-Token", str("v"), str("p")
 		})}, true, []string{"webhook.auth.password"}},
-		{
-			"basic without password",
-			workflow.Input{Name: "n", Webhook: hook("basic", func(w *workflow.WebhookInput) { w.Username = "u" })},
-			true,
-			[]string{"webhook.auth.password"},
-		},
+		{"basic without password", workflow.Input{Name: "n", Webhook: hook("basic", func(w *workflow.WebhookInput) { w.Username = "u" })},
+			true, []string{"webhook.auth.password"}},
 		{"basic with a colon in the username", workflow.Input{Name: "n", Webhook: hook("basic", func(w *workflow.WebhookInput) {
 			w.Username, w.Password = "a:b", str("p")
 		})}, true, []string{"webhook.auth.username"}},
@@ -118,12 +100,8 @@ func TestCreateValidation(t *testing.T) {
 		{"hmac with an oversized secret", workflow.Input{Name: "n", Webhook: hook("hmac", func(w *workflow.WebhookInput) {
 			w.Secret = str(strings.Repeat("s", 1025))
 		})}, true, []string{"webhook.auth.secret"}},
-		{
-			"hmac without an encryption key",
-			workflow.Input{Name: "n", Webhook: hook("hmac", func(w *workflow.WebhookInput) { w.Secret = str("s") })},
-			false,
-			[]string{"webhook.auth.type"},
-		},
+		{"hmac without an encryption key", workflow.Input{Name: "n", Webhook: hook("hmac", func(w *workflow.WebhookInput) { w.Secret = str("s") })},
+			false, []string{"webhook.auth.type"}},
 		{"nodes with \\u0000", workflow.Input{Name: "n", Nodes: json.RawMessage(`["\u0000"]`)}, true, []string{"nodes"}},
 	}
 	for _, tt := range tests {
@@ -283,21 +261,15 @@ func TestUpdateKeepsOmittedSecretsOfTheSameType(t *testing.T) {
 		typ          string
 		create, keep func(*workflow.WebhookInput)
 	}{
-		{
-			"header",
+		{"header",
 			func(w *workflow.WebhookInput) { w.HeaderName, w.HeaderValue = "X-Token", str("v1") },
-			func(w *workflow.WebhookInput) { w.HeaderName = "X-Other" },
-		},
-		{
-			"basic",
+			func(w *workflow.WebhookInput) { w.HeaderName = "X-Other" }},
+		{"basic",
 			func(w *workflow.WebhookInput) { w.Username, w.Password = "u", str("p1") },
-			func(w *workflow.WebhookInput) { w.Username = "u2" },
-		},
-		{
-			"hmac",
+			func(w *workflow.WebhookInput) { w.Username = "u2" }},
+		{"hmac",
 			func(w *workflow.WebhookInput) { w.Secret = str("s1") },
-			func(*workflow.WebhookInput) {},
-		},
+			func(*workflow.WebhookInput) {}},
 	}
 	for _, c := range cases {
 		id := mustCreate(t, f, alice, hook(c.typ, c.create))
