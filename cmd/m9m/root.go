@@ -31,6 +31,7 @@ func newRootCmd() *cobra.Command {
 		newConfigCmd(flags),
 		newUserCmd(flags),
 		newPurgeCmd(flags),
+		newWebhooksCmd(flags),
 		newVersionCmd(),
 	)
 	return root

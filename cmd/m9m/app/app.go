@@ -81,6 +81,7 @@ func supplySections(cfg *config.Config) fx.Option {
 		cfg.Audit,
 		cfg.Retention,
 		webhookEncryptionKey(cfg.Security.WebhookEncryptionKey),
+		previousWebhookKeys(cfg.Security.PreviousWebhookEncryptionKeys),
 	)
 }
 
