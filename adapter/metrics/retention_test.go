@@ -31,7 +31,7 @@ func TestRetentionSeries(t *testing.T) {
 		}
 	}
 
-	var off *metrics.Retention = metrics.NewRetention(nil) // metrics disabled
+	off := metrics.NewRetention(nil) // metrics disabled
 	off.Deleted("sessions", 1)
 	off.Pass(metrics.PassDone)
 	if off != nil {
