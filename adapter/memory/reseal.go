@@ -13,10 +13,7 @@ var _ port.SealedSecretStore = (*WorkflowStore)(nil)
 
 // ListSealedSecrets pages through the sealed hmac secrets by workflow ID.
 func (s *WorkflowStore) ListSealedSecrets(ctx context.Context, afterID string, limit int) ([]port.SealedSecret, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := checkLimit(limit); err != nil {
+	if err := checkLimit(ctx, limit); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

@@ -6,6 +6,10 @@ import (
 	"time"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/apikey"
+	"github.com/m9m/auth/domain/audit"
+	"github.com/m9m/auth/domain/session"
+	"github.com/m9m/auth/domain/workflow"
 	"github.com/m9m/auth/port"
 )
 
@@ -20,112 +24,101 @@ var (
 	_ port.JanitorLock     = (*JanitorLock)(nil)
 )
 
-// checkLimit refuses a batch size below 1, as the SQL stores do.
-func checkLimit(limit int) error {
+// checkLimit refuses a cancelled context and a batch size below 1, as the
+// SQL stores do.
+func checkLimit(ctx context.Context, limit int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if limit < 1 {
 		return domain.InvalidField("limit", "must be at least 1")
 	}
 	return nil
 }
 
+// purgeMap deletes from m up to limit entries for which old is true,
+// calling gone on each, and returns how many it deleted.
+func purgeMap[K comparable, V any](m map[K]V, limit int, old func(V) bool, gone func(V)) int {
+	n := 0
+	for k, v := range m {
+		if n == limit {
+			break
+		}
+		if old(v) {
+			delete(m, k)
+			gone(v)
+			n++
+		}
+	}
+	return n
+}
+
+// purgeSlice removes from list up to *budget elements for which old is
+// true, calling gone on each and lowering *budget, and returns what is left.
+func purgeSlice[T any](list []T, budget *int, old func(T) bool, gone func(T)) []T {
+	kept := list[:0]
+	for _, v := range list {
+		if *budget > 0 && old(v) {
+			gone(v)
+			*budget--
+			continue
+		}
+		kept = append(kept, v)
+	}
+	clear(list[len(kept):])
+	return kept
+}
+
 // PurgeSessions deletes up to limit sessions ended before endedBefore or,
 // never ended, last refreshed before idleBefore.
 func (s *SessionStore) PurgeSessions(ctx context.Context, endedBefore, idleBefore time.Time, limit int) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	if err := checkLimit(limit); err != nil {
+	if err := checkLimit(ctx, limit); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for id, x := range s.sessions {
-		if n == limit {
-			break
-		}
-		if (x.EndedAt != nil && x.EndedAt.Before(endedBefore)) || (x.EndedAt == nil && x.LastRefreshedAt.Before(idleBefore)) {
-			delete(s.sessions, id)
-			n++
-		}
-	}
-	return n, nil
+	return purgeMap(s.sessions, limit, func(x session.Session) bool {
+		return (x.EndedAt != nil && x.EndedAt.Before(endedBefore)) || (x.EndedAt == nil && x.LastRefreshedAt.Before(idleBefore))
+	}, func(session.Session) {}), nil
 }
 
 // PurgeAPIKeys deletes up to limit keys that stopped working before before.
 func (s *APIKeyStore) PurgeAPIKeys(ctx context.Context, before time.Time, limit int) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	if err := checkLimit(limit); err != nil {
+	if err := checkLimit(ctx, limit); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for id, k := range s.keys {
-		if n == limit {
-			break
-		}
-		if k.StoppedBefore(before) {
-			delete(s.keys, id)
-			delete(s.digest, k.Digest)
-			n++
-		}
-	}
-	return n, nil
+	return purgeMap(s.keys, limit, func(k apikey.Key) bool { return k.StoppedBefore(before) },
+		func(k apikey.Key) { delete(s.digest, k.Digest) }), nil
 }
 
 // PurgeAuditEvents deletes up to limit events that occurred before before.
 func (s *AuditStore) PurgeAuditEvents(ctx context.Context, before time.Time, limit int) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	if err := checkLimit(limit); err != nil {
+	if err := checkLimit(ctx, limit); err != nil {
 		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	kept := s.events[:0]
-	n := 0
-	for _, e := range s.events {
-		if n < limit && e.Time.Before(before) {
-			delete(s.ids, e.ID)
-			n++
-			continue
-		}
-		kept = append(kept, e)
-	}
-	clear(s.events[len(kept):])
-	s.events = kept
-	return n, nil
+	budget := limit
+	s.events = purgeSlice(s.events, &budget, func(e audit.Event) bool { return e.Time.Before(before) },
+		func(e audit.Event) { delete(s.ids, e.ID) })
+	return limit - budget, nil
 }
 
 // PurgeExecutions deletes up to limit deliveries received before before.
 func (x *ExecutionStore) PurgeExecutions(ctx context.Context, before time.Time, limit int) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	if err := checkLimit(limit); err != nil {
+	if err := checkLimit(ctx, limit); err != nil {
 		return 0, err
 	}
 	x.s.mu.Lock()
 	defer x.s.mu.Unlock()
-	n := 0
+	budget := limit
 	for wf, list := range x.s.executions {
-		kept := list[:0]
-		for _, e := range list {
-			if n < limit && e.ReceivedAt.Before(before) {
-				delete(x.s.execIDs, e.ID)
-				n++
-				continue
-			}
-			kept = append(kept, e)
-		}
-		clear(list[len(kept):])
-		x.s.executions[wf] = kept
+		x.s.executions[wf] = purgeSlice(list, &budget, func(e workflow.Execution) bool { return e.ReceivedAt.Before(before) },
+			func(e workflow.Execution) { delete(x.s.execIDs, e.ID) })
 	}
-	return n, nil
+	return limit - budget, nil
 }
 
 // JanitorLock is the embedded mode's port.JanitorLock: one process owns its

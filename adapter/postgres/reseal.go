@@ -37,15 +37,8 @@ func (s *WorkflowStore) ListSealedSecrets(ctx context.Context, afterID string, l
 // statement, so an update racing the reseal either came first (no match,
 // its value stays) or comes after (and wins).
 func (s *WorkflowStore) ReplaceSealedSecret(ctx context.Context, workflowID string, old, sealed []byte) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `
+	n, err := rowsAffected(s.db.ExecContext(ctx, `
 		UPDATE workflows SET webhook_hmac_secret_sealed = $3
-		WHERE id = $1 AND webhook_hmac_secret_sealed = $2`, workflowID, old, sealed)
-	if err != nil {
-		return false, translate(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, translate(err)
-	}
-	return n == 1, nil
+		WHERE id = $1 AND webhook_hmac_secret_sealed = $2`, workflowID, old, sealed))
+	return n == 1, err
 }

@@ -38,7 +38,11 @@ func purge(ctx context.Context, db *sqlx.DB, table, where string, limit int, arg
 	args = append(args, limit)
 	q := `DELETE FROM ` + table + ` WHERE id IN (SELECT id FROM ` + table + ` WHERE ` + where + //nolint:gosec // package constants
 		` LIMIT $` + strconv.Itoa(len(args)) + ` FOR UPDATE SKIP LOCKED)`
-	res, err := db.ExecContext(ctx, q, args...)
+	return rowsAffected(db.ExecContext(ctx, q, args...))
+}
+
+// rowsAffected returns how many rows a statement changed, errors translated.
+func rowsAffected(res sql.Result, err error) (int, error) {
 	if err != nil {
 		return 0, translate(err)
 	}

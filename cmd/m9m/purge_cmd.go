@@ -29,48 +29,51 @@ func newPurgeCmd(flags *rootFlags) *cobra.Command {
 			"Live sessions and working API keys are never deleted. Safe while the service runs.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.load()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), time.Hour)
-			defer cancel()
-			db, err := openDatabase(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = db.Close() }()
-			r, err := app.NewJanitor(db, cfg.Retention, cfg.Security.JWT, app.SystemClock{}).Pass(ctx)
-			if r.Skipped {
-				return errPassRunning
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			_, _ = fmt.Fprintln(w, "KIND\tDELETED\tOLDER THAN")
-			before := map[string]time.Time{
-				"sessions": r.SessionsBefore, "api_keys": r.SessionsBefore,
-				"audit_events": r.AuditEventsBefore, "executions": r.ExecutionsBefore,
-			}
-			for _, k := range r.Kinds() {
-				_, _ = fmt.Fprintf(w, "%s\t%d\t%s\n", k.Kind, k.Deleted, before[k.Kind].UTC().Format(time.RFC3339))
-			}
-			if ferr := w.Flush(); err == nil {
-				err = ferr
-			}
-			return err
+			return withDatabase(cmd, flags, func(ctx context.Context, cfg *config.Config, db *sqlx.DB) error {
+				return runPurge(ctx, cmd, cfg, db)
+			})
 		},
 	}
 }
 
-// openDatabase opens and pings the configured Postgres for a one-shot
-// command; it applies no migration (the service does).
-func openDatabase(ctx context.Context, cfg *config.Config) (*sqlx.DB, error) {
+// runPurge runs one pass and prints its counts.
+func runPurge(ctx context.Context, cmd *cobra.Command, cfg *config.Config, db *sqlx.DB) error {
+	r, err := app.NewJanitor(db, cfg.Retention, cfg.Security.JWT, app.SystemClock{}).Pass(ctx)
+	if r.Skipped {
+		return errPassRunning
+	}
+	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	_, _ = fmt.Fprintln(w, "KIND\tDELETED\tOLDER THAN")
+	before := map[string]time.Time{
+		"sessions": r.SessionsBefore, "api_keys": r.SessionsBefore,
+		"audit_events": r.AuditEventsBefore, "executions": r.ExecutionsBefore,
+	}
+	for _, k := range r.Kinds() {
+		_, _ = fmt.Fprintf(w, "%s\t%d\t%s\n", k.Kind, k.Deleted, before[k.Kind].UTC().Format(time.RFC3339))
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// withDatabase loads the configuration, opens and pings the configured
+// Postgres and runs fn, for a one-shot maintenance command (bounded by an
+// hour). It applies no migration: the service does.
+func withDatabase(cmd *cobra.Command, flags *rootFlags, fn func(context.Context, *config.Config, *sqlx.DB) error) error {
+	cfg, err := flags.load()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), time.Hour)
+	defer cancel()
 	db, err := postgres.Open(cfg.Database, cfg.Performance.ConnectionPool)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer func() { _ = db.Close() }()
 	if err := db.PingContext(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("postgres unreachable (check database.url): %w", err)
+		return fmt.Errorf("postgres unreachable (check database.url): %w", err)
 	}
-	return db, nil
+	return fn(ctx, cfg, db)
 }

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/test/harness"
@@ -52,34 +51,7 @@ func devRun(t *testing.T, dir string, env []string) *binServer {
 	port := freePort(t)
 	cmd := exec.Command("bash", filepath.Join(dir, "scripts", "dev-run.sh"))
 	cmd.Env = append(env, "M9M_SERVER_HOST=127.0.0.1", fmt.Sprintf("M9M_SERVER_PORT=%d", port))
-	s := &binServer{
-		cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: filepath.Join(t.TempDir(), "run.log"),
-		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
-	}
-	f, err := os.Create(s.logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := s.client.Get(s.base + "/health")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("make run did not become healthy; output:\n%s", s.logs())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return launch(t, cmd, port)
 }
 
 // TestMakeRunShowsOnlyAPasswordInEffect: on a fresh database `make run`

@@ -41,6 +41,13 @@ func startBinary(t *testing.T, env []string) *binServer {
 	port := freePort(t)
 	cmd := exec.Command(m9mBinary(t), "serve")
 	cmd.Env = append(env, "M9M_SERVER_HOST=127.0.0.1", fmt.Sprintf("M9M_SERVER_PORT=%d", port))
+	return launch(t, cmd, port)
+}
+
+// launch starts cmd, a server that will listen on port, with its output in
+// a log file, and waits until it answers /health.
+func launch(t *testing.T, cmd *exec.Cmd, port int) *binServer {
+	t.Helper()
 	s := &binServer{
 		cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), logFile: filepath.Join(t.TempDir(), "serve.log"),
 		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
@@ -55,7 +62,7 @@ func startBinary(t *testing.T, env []string) *binServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := s.client.Get(s.base + "/health")
 		if err == nil {
