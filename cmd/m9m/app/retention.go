@@ -18,8 +18,8 @@ import (
 )
 
 // RetentionModule wires the data lifecycle (contract §14): the janitor over
-// the Postgres stores and advisory lock, run every retention.interval (and
-// once at start) on whichever instance gets the lock, its counts logged and
+// the Postgres stores and advisory lock, run every retention.interval (the
+// first time at most a minute after start) on whichever instance gets the lock, its counts logged and
 // exported as m9m_retention_deleted_total.
 //
 // Its stop hook runs before the Postgres pool closes: the janitor is built
@@ -59,9 +59,14 @@ func newJanitor(db *sqlx.DB, cfg config.RetentionConfig, jwt config.JWTConfig, c
 	return NewJanitor(db, cfg, jwt, clock)
 }
 
-// runJanitor runs a pass at start and then every interval, off the request
-// path, until the app stops (a pass in progress is cancelled between
-// batches).
+// firstPassDelay is how long after start the first pass runs: one interval,
+// but at most a minute, so that instances restarted more often than the
+// interval (frequent deploys) still purge, without competing with start-up.
+func firstPassDelay(interval time.Duration) time.Duration { return min(interval, time.Minute) }
+
+// runJanitor runs a pass soon after start (firstPassDelay) and then every
+// interval, off the request path, until the app stops (a pass in progress
+// is cancelled between batches).
 func runJanitor(lc fx.Lifecycle, j *retention.Janitor, cfg config.RetentionConfig, m *metrics.Metrics, log *zap.Logger) {
 	l := log.Named("retention")
 	counters := metrics.NewRetention(m)
@@ -70,19 +75,20 @@ func runJanitor(lc fx.Lifecycle, j *retention.Janitor, cfg config.RetentionConfi
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			wg.Go(func() {
-				ticker := time.NewTicker(cfg.Interval)
-				defer ticker.Stop()
+				timer := time.NewTimer(firstPassDelay(cfg.Interval))
+				defer timer.Stop()
 				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-timer.C:
+					}
 					r, err := j.Pass(ctx)
 					if ctx.Err() != nil {
 						return
 					}
 					ReportPass(l, counters, r, err)
-					select {
-					case <-ctx.Done():
-						return
-					case <-ticker.C:
-					}
+					timer.Reset(cfg.Interval)
 				}
 			})
 			return nil
