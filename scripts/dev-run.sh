@@ -48,7 +48,7 @@ fi
 # then, and none is shown. Set M9M_SECURITY_BOOTSTRAP_ADMIN_* to use the
 # server's bootstrap instead.
 if [ -z "${M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD:-}${M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD_FILE:-}" ]; then
-  admin_user="${M9M_DEV_ADMIN_USERNAME:-admin}"
+  admin_user="${DEV_ADMIN_USERNAME:-admin}"
   if out=$(bin/m9m user create ${CONFIG:+--config "$CONFIG"} --username "$admin_user" --role admin --password-stdin < .dev/admin_password 2>&1); then
     echo "development admin created: username '$admin_user', password '$(cat .dev/admin_password)' (kept in .dev/admin_password)" >&2
   elif grep -q "already taken" <<<"$out"; then

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/m9m/auth/adapter/postgres"
 	"github.com/m9m/auth/test/testenv"
 )
 
@@ -210,7 +211,20 @@ func TestRetentionAgainstTheBinary(t *testing.T) {
 
 	// m9m purge with 1 s retentions, once everything above is over a second old.
 	time.Sleep(1100 * time.Millisecond)
+	// While another instance holds the janitor lock, purge deletes nothing and says so.
+	release, ok, err := postgres.NewJanitorLock(db).TryAcquire(context.Background())
+	if err != nil || !ok {
+		t.Fatalf("take the janitor lock: %v %v", ok, err)
+	}
 	out, err := runM9M(t, append(env, oneSecond...), "purge")
+	if err == nil || !strings.Contains(out, "another instance is running a retention pass") {
+		t.Fatalf("purge while the lock is held: %v\n%s", err, out)
+	}
+	if n := rowCount(t, db, "executions", "true"); n != 1 {
+		t.Fatalf("purge deleted while another instance held the lock: %d executions left, want 1", n)
+	}
+	release()
+	out, err = runM9M(t, append(env, oneSecond...), "purge")
 	if err != nil {
 		t.Fatalf("purge: %v\n%s", err, out)
 	}
