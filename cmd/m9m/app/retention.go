@@ -19,24 +19,23 @@ import (
 
 // RetentionModule wires the data lifecycle (contract §14): the janitor over
 // the Postgres stores and advisory lock, run every retention.interval (the
-// first time at most a minute after start) on whichever instance gets the lock, its counts logged and
-// exported as m9m_retention_deleted_total.
+// first time at most a minute after start) on whichever instance gets the
+// lock, its counts logged and exported as m9m_retention_deleted_total.
 //
 // Its stop hook runs before the Postgres pool closes: the janitor is built
 // from the pool, so the pool's hooks are registered first and stop last.
 var RetentionModule = fx.Options(
-	fx.Provide(newJanitor),
+	fx.Provide(NewJanitor),
 	fx.Invoke(runJanitor),
 )
 
 // NewJanitor builds the janitor over Postgres; `m9m purge` uses it too, so a
 // manual pass deletes exactly what the service's janitor would.
 func NewJanitor(db *sqlx.DB, cfg config.RetentionConfig, jwt config.JWTConfig, clock port.Clock) *retention.Janitor {
-	keys := pgadapter.NewAPIKeyStore(db)
 	return retention.New(retention.Deps{
 		Lock:       pgadapter.NewJanitorLock(db),
 		Sessions:   pgadapter.NewSessionStore(db),
-		Keys:       keys,
+		Keys:       pgadapter.NewAPIKeyStore(db),
 		Audit:      pgadapter.NewAuditStore(db),
 		Executions: pgadapter.NewExecutionStore(db),
 		Clock:      clock,
@@ -53,10 +52,6 @@ func RetentionPolicy(cfg config.RetentionConfig, jwt config.JWTConfig) retention
 		Executions:    cfg.Executions,
 		TokenLifetime: jwt.Expiration + authSettings(jwt).Leeway,
 	}
-}
-
-func newJanitor(db *sqlx.DB, cfg config.RetentionConfig, jwt config.JWTConfig, clock port.Clock) *retention.Janitor {
-	return NewJanitor(db, cfg, jwt, clock)
 }
 
 // firstPassDelay is how long after start the first pass runs: one interval,
