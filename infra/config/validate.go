@@ -264,6 +264,12 @@ func (c *Config) validateSafeguards(v *validator) {
 	v.intMin("security.login_throttle.max_failures_per_user", t.MaxFailuresPerUser, 1)
 	v.intMin("security.login_throttle.max_failures_per_ip", t.MaxFailuresPerIP, 1)
 	v.positive("security.login_throttle.window", t.Window)
+	// 0 takes the default (port.DefaultThrottleLimits), so a config written
+	// before these two keys existed keeps working.
+	v.intMin("security.login_throttle.max_failures_per_username", t.MaxFailuresPerUsername, 0)
+	if t.KnownClientTTL < 0 {
+		v.add("security.login_throttle.known_client_ttl", "must not be negative, got %s", t.KnownClientTTL)
+	}
 }
 
 func (c *Config) validatePerformance(v *validator) {

@@ -13,6 +13,7 @@ import (
 	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/domain/user"
+	"github.com/m9m/auth/port"
 )
 
 // LoginInput is what a client presents to log in.
@@ -57,6 +58,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	if err != nil {
 		if errors.Is(err, domain.ErrInvalidCredentials) {
 			s.record(ctx, withMeta(s.loginEvent(audit.OutcomeFailure, name, u, in.Client), "reason", failureReason(u)))
+		} else {
+			s.releaseAttempt(ctx, name, in.Client)
 		}
 		return nil, err
 	}
@@ -64,11 +67,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	if err != nil {
 		if errors.Is(err, domain.ErrInvalidCredentials) {
 			s.record(ctx, withMeta(s.loginEvent(audit.OutcomeFailure, name, u, in.Client), "reason", "account changed during login"))
+		} else {
+			s.releaseAttempt(ctx, name, in.Client)
 		}
 		return nil, err
 	}
 	// The attempt counted against the throttle was a success after all.
-	if err := s.Throttle.Forgive(ctx, name, in.Client.IP); err != nil {
+	if err := s.Throttle.Forgive(ctx, port.NewLoginAttempt(name, in.Client)); err != nil {
 		return nil, unavailableOr("throttle", err)
 	}
 	e := s.loginEvent(audit.OutcomeSuccess, name, &res.User, in.Client)
@@ -104,7 +109,7 @@ func validateLoginInput(name, password string) error {
 // cannot all pass the check before any of them is counted. Both happen in
 // one atomic LoginThrottle.Reserve (one Redis round trip).
 func (s *Service) reserveAttempt(ctx context.Context, name string, client principal.Client) error {
-	retry, err := s.Throttle.Reserve(ctx, name, client.IP)
+	retry, err := s.Throttle.Reserve(ctx, port.NewLoginAttempt(name, client))
 	if err != nil {
 		return unavailableOr("throttle", err)
 	}
@@ -115,6 +120,15 @@ func (s *Service) reserveAttempt(ctx context.Context, name string, client princi
 		return domain.RateLimited(retry)
 	}
 	return nil
+}
+
+// releaseAttempt gives back the unit reserveAttempt counted when the
+// attempt was never judged because the server failed (a store down, a
+// hashing queue full): a failure of ours must not lock a user out. It is
+// best effort: if the throttle cannot be reached either, the unit lifts
+// with its window.
+func (s *Service) releaseAttempt(ctx context.Context, name string, client principal.Client) {
+	_ = s.Throttle.Release(ctx, port.NewLoginAttempt(name, client))
 }
 
 // judge looks the user up and checks the password. Unknown users cost a

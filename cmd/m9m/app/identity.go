@@ -168,6 +168,7 @@ func newLoginThrottle(rdb goredis.UniversalClient, prefix redis.Prefix, cfg conf
 	}
 	return redisadapter.NewLoginThrottle(rdb, string(prefix), port.ThrottleLimits{
 		MaxPerUser: cfg.MaxFailuresPerUser, MaxPerIP: cfg.MaxFailuresPerIP, Window: cfg.Window,
+		MaxPerUsername: cfg.MaxFailuresPerUsername, KnownClientTTL: cfg.KnownClientTTL,
 	}, clock)
 }
 
@@ -175,12 +176,13 @@ func newLoginThrottle(rdb goredis.UniversalClient, prefix redis.Prefix, cfg conf
 // false.
 type noThrottle struct{}
 
-func (noThrottle) Check(context.Context, string, string) (time.Duration, error) { return 0, nil }
-func (noThrottle) Fail(context.Context, string, string) (time.Duration, error)  { return 0, nil }
-func (noThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
+func (noThrottle) Check(context.Context, port.LoginAttempt) (time.Duration, error) { return 0, nil }
+func (noThrottle) Fail(context.Context, port.LoginAttempt) (time.Duration, error)  { return 0, nil }
+func (noThrottle) Reserve(context.Context, port.LoginAttempt) (time.Duration, error) {
 	return 0, nil
 }
-func (noThrottle) Forgive(context.Context, string, string) error { return nil }
+func (noThrottle) Forgive(context.Context, port.LoginAttempt) error { return nil }
+func (noThrottle) Release(context.Context, port.LoginAttempt) error { return nil }
 
 // bootstrapAdmin creates security.bootstrap_admin at start while no user
 // exists. Its hook is appended after the Postgres pool's (this function
