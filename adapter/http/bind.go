@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/workflow"
 )
 
 // BindJSON decodes the request body into dst strictly: JSON only, one value,
@@ -37,7 +38,10 @@ func BindJSON(c echo.Context, dst any) error {
 	return DecodeJSON(body, dst)
 }
 
-// DecodeJSON is BindJSON's decoder on bytes already read.
+// DecodeJSON is BindJSON's decoder on bytes already read. Every string in
+// the body must be storable (valid UTF-8, no \u0000, no unpaired surrogate
+// escape: workflow.CheckStorable), so no field of any body can reach a store
+// as text the store refuses; the check is one linear scan.
 func DecodeJSON(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return domain.InvalidField("body", "a JSON body is required")
@@ -52,6 +56,9 @@ func DecodeJSON(body []byte, dst any) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return domain.InvalidField("body", "must contain a single JSON value")
+	}
+	if msg := workflow.CheckStorable(body); msg != "" {
+		return domain.InvalidField("body", msg)
 	}
 	return nil
 }
@@ -90,6 +97,33 @@ func jsonTypeName(kind string) string {
 		return "a number"
 	default:
 		return "of a different type"
+	}
+}
+
+// textGuard refuses a request whose query or path parameters are not valid
+// UTF-8 without NUL (domain.CheckText), before any handler runs: the one
+// place for every parameter of every route, so none can reach a store as
+// text the store refuses (a NUL in ?cursor= or ?userId= was a 500).
+func textGuard(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		for name, values := range c.QueryParams() {
+			if !domain.ValidText(name) {
+				return domain.InvalidField("query", "parameter names must be valid UTF-8 without NUL characters")
+			}
+			for _, v := range values {
+				if err := domain.CheckText(name, v); err != nil {
+					return err
+				}
+			}
+		}
+		for i, v := range c.ParamValues() {
+			if i < len(c.ParamNames()) {
+				if err := domain.CheckText(c.ParamNames()[i], v); err != nil {
+					return err
+				}
+			}
+		}
+		return next(c)
 	}
 }
 

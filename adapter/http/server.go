@@ -100,6 +100,7 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 	}
 	e.Use(answerOptions)
 	e.Use(bodyLimit(st.MaxBodyBytes))
+	e.Use(textGuard)
 
 	g := &guard{chain: chain, limiter: limiter, log: log, metrics: metrics}
 	all := []Routes{systemRoutes(checks)}

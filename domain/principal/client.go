@@ -1,6 +1,16 @@
 package principal
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/m9m/auth/domain"
+)
+
+// Bounds on the request origin kept with sessions and audit events.
+const (
+	MaxIPLen        = 64
+	MaxUserAgentLen = 512
+)
 
 // Client describes where a request came from, for sessions and the audit log.
 // IP is the client address after trusted-proxy resolution.
@@ -12,6 +22,18 @@ type Client struct {
 	// device cookie), or "" for none. The login throttle lets a known device
 	// through to an account that is under attack, like a known network.
 	Device string
+}
+
+// Storable returns c with its text made storable by domain.CleanText (valid
+// UTF-8, no NUL, cut on a rune boundary to its bound), so that a hostile
+// User-Agent can never fail a session or audit insert. Every recorder of a
+// Client goes through it.
+func (c Client) Storable() Client {
+	c.IP = domain.CleanText(c.IP, MaxIPLen)
+	c.UserAgent = domain.CleanText(c.UserAgent, MaxUserAgentLen)
+	c.RequestID = domain.CleanText(c.RequestID, MaxIPLen)
+	c.Device = domain.CleanText(c.Device, MaxUserAgentLen)
+	return c
 }
 
 // ClientNetwork returns the network that one client controls, the unit that

@@ -331,7 +331,7 @@ func APIKeyStore(t *testing.T, newStores func(t *testing.T) APIKeyStores) {
 			_, _, err := s.Keys.ListByOwner(ctx, domain.NewID(), base, "", limit)
 			wantInvalidField(t, err, "limit")
 		}
-		for _, c := range []string{"%%%", "bm90LWpzb24", "e30"} {
+		for _, c := range append([]string{"%%%", "bm90LWpzb24", "e30"}, unstorableCursors...) {
 			_, _, err := s.Keys.ListByOwner(ctx, domain.NewID(), base, c, 10)
 			wantInvalidField(t, err, "cursor")
 		}

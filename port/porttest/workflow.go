@@ -277,7 +277,7 @@ func WorkflowStore(t *testing.T, setup func(t *testing.T) WorkflowStores) {
 			_, _, err = s.Executions.ListByWorkflow(ctx, domain.NewID(), "", limit)
 			wantInvalidField(t, err, "limit")
 		}
-		for _, c := range []string{"!!", "e30", "bm90IGpzb24"} {
+		for _, c := range append([]string{"!!", "e30", "bm90IGpzb24"}, unstorableCursors...) {
 			_, _, err := s.Lister.List(ctx, c, 10)
 			wantInvalidField(t, err, "cursor")
 			_, _, err = s.Executions.ListByWorkflow(ctx, domain.NewID(), c, 10)

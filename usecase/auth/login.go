@@ -186,6 +186,7 @@ var errPasswordChanged = errors.New("password changed concurrently")
 // seen here, so no token ever carries a stale role or outlives a disable.
 func (s *Service) startSession(ctx context.Context, u *user.User, client principal.Client) (*LoginResult, error) {
 	now := s.Clock.Now()
+	client = client.Storable()
 	sess := session.Session{
 		ID: domain.NewID(), UserID: u.ID, CreatedAt: now, LastRefreshedAt: now,
 		IP: client.IP, UserAgent: client.UserAgent,
