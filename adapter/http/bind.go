@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -58,9 +59,31 @@ func DecodeJSON(body []byte, dst any) error {
 		return domain.InvalidField("body", "must contain a single JSON value")
 	}
 	if msg := workflow.CheckStorable(body); msg != "" {
-		return domain.InvalidField("body", msg)
+		return domain.InvalidField(unstorableField(body), msg)
 	}
 	return nil
+}
+
+// unstorableField names the top-level field of the JSON object body whose
+// value workflow.CheckStorable refuses, or "body" when none alone is (the
+// body is no object, or a key is the problem). Only refused bodies pay for
+// this second decode.
+func unstorableField(body []byte) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return "body"
+	}
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if workflow.CheckStorable(fields[name]) != "" && domain.ValidText(name) {
+			return name
+		}
+	}
+	return "body"
 }
 
 func jsonError(err error) error {
@@ -101,9 +124,11 @@ func jsonTypeName(kind string) string {
 }
 
 // textGuard refuses a request whose query or path parameters are not valid
-// UTF-8 without NUL (domain.CheckText), before any handler runs: the one
+// UTF-8 without NUL (domain.ValidText), before any handler runs: the one
 // place for every parameter of every route, so none can reach a store as
-// text the store refuses (a NUL in ?cursor= or ?userId= was a 500).
+// text the store refuses (a NUL in ?cursor= or ?userId= was a 500). A
+// query parameter is a 400 naming it; a path parameter is 404, as for any
+// id that no resource could have.
 func textGuard(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		for name, values := range c.QueryParams() {
@@ -116,11 +141,9 @@ func textGuard(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 			}
 		}
-		for i, v := range c.ParamValues() {
-			if i < len(c.ParamNames()) {
-				if err := domain.CheckText(c.ParamNames()[i], v); err != nil {
-					return err
-				}
+		for _, v := range c.ParamValues() {
+			if !domain.ValidText(v) {
+				return domain.ErrNotFound
 			}
 		}
 		return next(c)

@@ -62,3 +62,55 @@ func TestLoginThrottleCountsAnIPv6SlashSixtyFourOnce(t *testing.T) {
 		t.Fatalf("8 addresses of one /64: %v, want %v", statuses, want)
 	}
 }
+
+// An admin's API key acts with its scopes, not its owner's role: managing
+// another user's keys or workflows needs users:manage in the key's scopes.
+func TestNarrowlyScopedAdminKeys(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t)
+	admin := s.AdminToken(t)
+	aliceID, alice, alicePw := s.CreateUser(t, admin, "editor")
+	aliceTok := s.Login(t, alice, alicePw)
+	aliceKey := akCreate(t, s, aliceTok, nil)
+	aliceWF := wfCreate(t, s, aliceTok, map[string]any{"name": "alice's"})
+
+	keysOnly := akCreate(t, s, admin, map[string]any{"scopes": []string{"api_keys:manage"}})
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodGet, Path: akPath + "?userId=" + aliceID, APIKey: keysOnly.Key}), http.StatusForbidden, "ACCESS_DENIED")
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodDelete, Path: akPath + "/" + aliceKey.ID, APIKey: keysOnly.Key}), http.StatusForbidden, "ACCESS_DENIED")
+	if own := akListOf(t, s, harness.Req{APIKey: keysOnly.Key}); len(own.Data) == 0 {
+		t.Fatal("the key does not list its owner's keys")
+	}
+	akWantStatus(t, akMe(t, s, aliceKey.Key), http.StatusOK, "")
+
+	wfOnly := akCreate(t, s, admin, map[string]any{"scopes": []string{"workflows:read", "workflows:write"}})
+	upd := map[string]any{"name": "taken over", "active": false, "nodes": []any{}, "connections": map[string]any{}}
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodPut, Path: wfPath + "/" + aliceWF.ID, APIKey: wfOnly.Key, Body: upd}), http.StatusForbidden, "ACCESS_DENIED")
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodDelete, Path: wfPath + "/" + aliceWF.ID, APIKey: wfOnly.Key}), http.StatusForbidden, "ACCESS_DENIED")
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodGet, Path: wfPath + "/" + aliceWF.ID, APIKey: wfOnly.Key}), http.StatusOK, "")
+
+	// With users:manage among its scopes, the key manages others' too.
+	full := akCreate(t, s, admin, map[string]any{"scopes": []string{"api_keys:manage", "users:manage", "workflows:write"}})
+	if list := akListOf(t, s, harness.Req{Path: akPath + "?userId=" + aliceID, APIKey: full.Key}); len(list.Data) != 1 {
+		t.Fatalf("a key with users:manage lists %d of alice's keys, want 1", len(list.Data))
+	}
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodPut, Path: wfPath + "/" + aliceWF.ID, APIKey: full.Key, Body: upd}), http.StatusOK, "")
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodDelete, Path: akPath + "/" + aliceKey.ID, APIKey: full.Key}), http.StatusNoContent, "")
+}
+
+// Listing sessions shows where and with what a user logs in: it needs a
+// session credential, never an API key (whatever its scopes) or basic auth.
+func TestSessionsListNeedsASession(t *testing.T) {
+	t.Parallel()
+	basic := [2]string{"ops", "ops-password-long-enough"}
+	s := harness.Start(t, harness.WithConfig(func(c *config.Config) {
+		c.Security.BasicAuth = config.BasicAuthConfig{Enabled: true, Username: basic[0], Password: basic[1]}
+	}))
+	_, name, pw := s.CreateUser(t, s.AdminToken(t), "viewer")
+	tok := s.Login(t, name, pw)
+	for _, scopes := range [][]string{{"workflows:read"}, {"workflows:read", "api_keys:manage"}} {
+		k := akCreate(t, s, tok, map[string]any{"scopes": scopes})
+		akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/auth/sessions", APIKey: k.Key}), http.StatusForbidden, "ACCESS_DENIED")
+	}
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/auth/sessions", Basic: basic}), http.StatusForbidden, "ACCESS_DENIED")
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/auth/sessions", Bearer: tok}), http.StatusOK, "")
+}
