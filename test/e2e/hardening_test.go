@@ -1,8 +1,11 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/m9m/auth/infra/config"
@@ -113,4 +116,130 @@ func TestSessionsListNeedsASession(t *testing.T) {
 	}
 	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/auth/sessions", Basic: basic}), http.StatusForbidden, "ACCESS_DENIED")
 	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/auth/sessions", Bearer: tok}), http.StatusOK, "")
+}
+
+// A header-auth webhook's secret (and a wrong value close to it) never
+// reaches the access log, whatever the answer: 413, a wrong method, 429
+// and 401 happen before or without the handler's own care.
+func TestWebhookRequestsAreScrubbedInTheAccessLogForEveryAnswer(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t, edgeRateLimit(4))
+	admin := s.AdminToken(t)
+	const secret, wrong, inQuery = "hook-secret-a1b2c3d4e5f6", "hook-secret-wrong-9z8y7x", "query-secret-q1w2e3r4t5"
+	wfCreate(t, s, admin, map[string]any{
+		"name": "scrubbed", "active": true,
+		"webhook": map[string]any{"path": "scrub/me", "auth": map[string]any{"type": "header", "name": "X-Sender-Id", "value": secret}},
+	})
+	send := func(method, body, value string) int {
+		return s.DoRaw(t, harness.Req{
+			Method: method, Path: "/webhook/scrub/me?state=" + inQuery, Body: body,
+			Headers: map[string]string{"X-Sender-Id": value},
+		}).Status
+	}
+	statuses := []int{
+		send(http.MethodPost, `{"big":"`+strings.Repeat("x", 2<<20)+`"}`, secret), // 413
+		send(http.MethodGet, "", secret),                                          // wrong method
+		send(http.MethodPost, `{"a":1}`, wrong),                                   // 401
+		send(http.MethodPost, `{"a":1}`, secret),                                  // 202
+	}
+	for range 4 {
+		statuses = append(statuses, send(http.MethodPost, `{"a":1}`, secret)) // runs into 429
+	}
+	for _, want := range []int{http.StatusRequestEntityTooLarge, http.StatusMethodNotAllowed, http.StatusUnauthorized, http.StatusAccepted, http.StatusTooManyRequests} {
+		if !slices.Contains(statuses, want) {
+			t.Fatalf("answers %v lack %d: the test did not cover it", statuses, want)
+		}
+	}
+	if found := harness.ContainsAny(s.Logs(), secret, wrong, inQuery); len(found) > 0 {
+		t.Fatalf("the access log holds %v (answers %v)", found, statuses)
+	}
+	if !strings.Contains(s.Logs(), "/webhook/scrub/me") {
+		t.Fatal("the deliveries were not logged at all")
+	}
+}
+
+func TestWebhookSecretsShorterThan16CharactersAreRefused(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t, whKey())
+	admin := s.AdminToken(t)
+	for field, auth := range map[string]map[string]any{
+		"webhook.auth.value":    {"type": "header", "name": "X-Token", "value": "fifteen-chars-x"},
+		"webhook.auth.password": {"type": "basic", "username": "u", "password": "fifteen-chars-x"},
+		"webhook.auth.secret":   {"type": "hmac", "secret": "fifteen-chars-x"},
+	} {
+		r := s.Do(t, harness.Req{Method: http.MethodPost, Path: wfPath, Bearer: admin, Body: map[string]any{"name": "short", "webhook": map[string]any{"path": "short/" + field, "auth": auth}}})
+		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), field) {
+			t.Fatalf("%s of 15 characters: %d %s, want 400 naming it", field, r.Status, r.Body)
+		}
+		auth[strings.TrimPrefix(field, "webhook.auth.")] = "sixteen-chars-xy"
+		r = s.Do(t, harness.Req{Method: http.MethodPost, Path: wfPath, Bearer: admin, Body: map[string]any{"name": "ok", "webhook": map[string]any{"path": "ok/" + strings.TrimPrefix(field, "webhook.auth."), "auth": auth}}})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("%s of 16 characters: %d %s, want 201", field, r.Status, r.Body)
+		}
+	}
+}
+
+// A page of deliveries carries at most 4 MiB of bodies; the others are
+// listed with bodyOmitted and read one at a time.
+func TestWebhookExecutionsPageBudget(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t, harness.WithConfig(func(c *config.Config) { c.Server.MaxBodyBytes = 2 << 20 }))
+	admin := s.AdminToken(t)
+	wf := wfCreate(t, s, admin, map[string]any{"name": "big", "active": true, "webhook": map[string]any{"path": "big/bodies", "auth": map[string]any{"type": "none"}}})
+	body := func(i int) string {
+		return `{"n":` + fmt.Sprint(i) + `,"pad":"` + strings.Repeat("p", 1<<20-100) + `"}`
+	}
+	ids := map[string]int{}
+	for i := range 6 {
+		r := s.DoRaw(t, harness.Req{Method: http.MethodPost, Path: "/webhook/big/bodies", Body: body(i)})
+		if r.Status != http.StatusAccepted {
+			t.Fatalf("delivery %d: %d %s", i, r.Status, r.Body)
+		}
+		var out struct{ ExecutionID string }
+		r.JSON(t, &out)
+		ids[out.ExecutionID] = i
+	}
+	r := s.Do(t, harness.Req{Method: http.MethodGet, Path: wfPath + "/" + wf.ID + "/executions?limit=250", Bearer: admin})
+	var page struct {
+		Data []struct {
+			ID          string          `json:"id"`
+			Body        json.RawMessage `json:"body"`
+			BodyOmitted bool            `json:"bodyOmitted"`
+		} `json:"data"`
+	}
+	r.JSON(t, &page)
+	total, omitted := 0, []string{}
+	for _, e := range page.Data {
+		total += len(e.Body)
+		if e.BodyOmitted {
+			if e.Body != nil {
+				t.Fatalf("execution %s is bodyOmitted with a body", e.ID)
+			}
+			omitted = append(omitted, e.ID)
+		}
+	}
+	if len(page.Data) != 6 || len(omitted) != 2 || total > 4<<20 {
+		t.Fatalf("%d executions, %d omitted, %d body bytes; want 6, 2 and at most 4 MiB", len(page.Data), len(omitted), total)
+	}
+	for _, id := range omitted {
+		r := s.Do(t, harness.Req{Method: http.MethodGet, Path: wfPath + "/" + wf.ID + "/executions/" + id, Bearer: admin})
+		var one struct {
+			ID          string          `json:"id"`
+			Body        json.RawMessage `json:"body"`
+			BodyOmitted bool            `json:"bodyOmitted"`
+		}
+		r.JSON(t, &one)
+		if r.Status != http.StatusOK || one.ID != id || one.BodyOmitted || string(one.Body) != body(ids[id]) {
+			t.Fatalf("GET execution %s: %d, omitted=%v, %d body bytes", id, r.Status, one.BodyOmitted, len(one.Body))
+		}
+	}
+	other := wfCreate(t, s, admin, map[string]any{"name": "other"})
+	for _, path := range []string{
+		wfPath + "/" + other.ID + "/executions/" + omitted[0], // another workflow's delivery
+		wfPath + "/" + wf.ID + "/executions/no-such-execution",
+	} {
+		if r := s.Do(t, harness.Req{Method: http.MethodGet, Path: path, Bearer: admin}); r.Status != http.StatusNotFound {
+			t.Fatalf("GET %s: %d, want 404", path, r.Status)
+		}
+	}
 }
