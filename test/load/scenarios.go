@@ -30,7 +30,7 @@ const (
 func scenarios(fx *fixture) []scenario {
 	bearer := map[string]string{"Authorization": "Bearer " + fx.adminToken}
 	hashCap := defaultHasherConfig().MaxConcurrent
-	return []scenario{
+	out := []scenario{
 		{name: nameHealth, conns: *conc, newWorker: getWorker("/health", nil)},
 		{name: nameJWTMe, conns: *conc, newWorker: getWorker("/api/v1/auth/me", bearer)},
 		{name: nameKeyMe, conns: *conc, newWorker: getWorker("/api/v1/auth/me", map[string]string{"X-API-Key": fx.apiKey})},
@@ -46,6 +46,10 @@ func scenarios(fx *fixture) []scenario {
 		{name: nameRefresh, conns: *conc, newWorker: refreshWorker},
 		{name: nameFlood, conns: *loginConc, newWorker: loginWorker},
 	}
+	if fx.deliveriesWorkflow != "" {
+		out = append(out, scenario{name: nameExecutions, conns: 3, newWorker: executionsWorker(fx.deliveriesWorkflow, fx.adminToken)})
+	}
+	return out
 }
 
 // send does req and checks its status, always draining and closing the body
