@@ -243,3 +243,35 @@ func TestWebhookExecutionsPageBudget(t *testing.T) {
 		}
 	}
 }
+
+// A key in its rotation grace still works, so it counts toward
+// max_per_user: rotations cannot multiply the keys that work.
+func TestRotationGraceCountsTowardMaxPerUser(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t, harness.WithConfig(func(c *config.Config) { c.Security.APIKeys.MaxPerUser = 2 }))
+	_, name, pw := s.CreateUser(t, s.AdminToken(t), "viewer")
+	tok := s.Login(t, name, pw)
+	k := akCreate(t, s, tok, nil)
+	rotate := func(id string, grace int) *harness.Response {
+		return s.Do(t, harness.Req{Method: http.MethodPost, Path: akPath + "/" + id + "/rotate", Bearer: tok, Body: map[string]any{"graceSeconds": grace}})
+	}
+	r := rotate(k.ID, 3600) // 2 keys work
+	akWantStatus(t, r, http.StatusCreated, "")
+	var next akIssued
+	r.JSON(t, &next)
+	for range 4 {
+		akWantStatus(t, rotate(next.ID, 3600), http.StatusConflict, "CONFLICT")
+	}
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodPost, Path: akPath, Bearer: tok, Body: map[string]any{"name": "third"}}), http.StatusConflict, "CONFLICT")
+	working := 0
+	for _, key := range []string{k.Key, next.Key} {
+		if akMe(t, s, key).Status == http.StatusOK {
+			working++
+		}
+	}
+	if list := akListOf(t, s, harness.Req{Bearer: tok}); len(list.Data) != 2 || working != 2 {
+		t.Fatalf("%d keys listed, %d working; want 2 and 2", len(list.Data), working)
+	}
+	// Without a grace the successor replaces its predecessor: no conflict.
+	akWantStatus(t, rotate(next.ID, 0), http.StatusCreated, "")
+}
