@@ -275,3 +275,19 @@ func TestRotationGraceCountsTowardMaxPerUser(t *testing.T) {
 	// Without a grace the successor replaces its predecessor: no conflict.
 	akWantStatus(t, rotate(next.ID, 0), http.StatusCreated, "")
 }
+
+func TestAPIKeyExpiresAtIsUTCWithAFourDigitYear(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t)
+	tok := s.AdminToken(t)
+	for _, bad := range []string{"9999-12-31T23:59:59-23:59", "9999-12-31T23:30:00-01:00"} {
+		r := s.Do(t, harness.Req{Method: http.MethodPost, Path: akPath, Bearer: tok, Body: map[string]any{"name": "far", "expiresAt": bad}})
+		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "expiresAt") {
+			t.Fatalf("expiresAt %s: %d %s, want 400 naming expiresAt", bad, r.Status, r.Body)
+		}
+	}
+	k := akCreate(t, s, tok, map[string]any{"expiresAt": "2099-06-01T12:00:00+02:00"})
+	if k.ExpiresAt == nil || *k.ExpiresAt != "2099-06-01T10:00:00Z" {
+		t.Fatalf("expiresAt = %v, want 2099-06-01T10:00:00Z", k.ExpiresAt)
+	}
+}
