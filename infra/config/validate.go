@@ -101,8 +101,14 @@ func (c *Config) validateServer(v *validator) {
 	v.positive("server.shutdown_timeout", s.ShutdownTimeout)
 	v.intMin("server.max_body_bytes", s.MaxBodyBytes, 1)
 	for i, p := range s.TrustedProxies {
-		if _, err := parsePrefix(p); err != nil {
+		switch pfx, err := parsePrefix(p); {
+		case err != nil:
 			v.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "%v", err)
+		case pfx.Bits() == 0:
+			// Trusting every peer lets every client choose its own IP in
+			// X-Forwarded-For: its own rate budget and throttle counters.
+			v.add(fmt.Sprintf("server.trusted_proxies[%d]", i),
+				"%s trusts every client to name its own IP; list your proxies' addresses or networks instead", p)
 		}
 	}
 	v.oneOf("server.tls.min_version", s.TLS.MinVersion, "1.2", "1.3")
