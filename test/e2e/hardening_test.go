@@ -291,3 +291,30 @@ func TestAPIKeyExpiresAtIsUTCWithAFourDigitYear(t *testing.T) {
 		t.Fatalf("expiresAt = %v, want 2099-06-01T10:00:00Z", k.ExpiresAt)
 	}
 }
+
+// A known public path with a wrong method is 405 (with Allow), also to an
+// anonymous caller: the path is public anyway. A protected path keeps its
+// 401 to anonymous callers (no route enumeration).
+func TestWrongMethodOnAPublicPathIs405(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t)
+	for _, c := range []struct{ method, path, allow string }{
+		{http.MethodPatch, "/api/v1/auth/login", http.MethodPost},
+		{http.MethodGet, "/api/v1/auth/login", http.MethodPost},
+		{http.MethodPut, "/api/v1/auth/refresh", http.MethodPost},
+		{http.MethodPost, "/api/v1/openapi.yaml", http.MethodGet},
+		{http.MethodPost, "/health", ""},
+		{http.MethodGet, "/webhook/some/path", ""},
+	} {
+		r := s.DoRaw(t, harness.Req{Method: c.method, Path: c.path})
+		if r.Status != http.StatusMethodNotAllowed || r.Code() != "METHOD_NOT_ALLOWED" {
+			t.Fatalf("%s %s: %d %s, want 405", c.method, c.path, r.Status, r.Body)
+		}
+		if c.allow != "" && !strings.Contains(r.Header.Get("Allow"), c.allow) {
+			t.Fatalf("%s %s: Allow %q, want it to list %s", c.method, c.path, r.Header.Get("Allow"), c.allow)
+		}
+	}
+	if r := s.DoRaw(t, harness.Req{Method: http.MethodPatch, Path: "/api/v1/auth/me"}); r.Status != http.StatusUnauthorized {
+		t.Fatalf("PATCH /api/v1/auth/me anonymous: %d, want 401", r.Status)
+	}
+}
