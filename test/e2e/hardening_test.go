@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/m9m/auth/adapter/memory"
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/test/harness"
 )
@@ -317,4 +319,70 @@ func TestWrongMethodOnAPublicPathIs405(t *testing.T) {
 	if r := s.DoRaw(t, harness.Req{Method: http.MethodPatch, Path: "/api/v1/auth/me"}); r.Status != http.StatusUnauthorized {
 		t.Fatalf("PATCH /api/v1/auth/me anonymous: %d, want 401", r.Status)
 	}
+}
+
+// What disable, password reset and revoke-credentials each cut off, as the
+// README states it.
+func TestCuttingOneUserOff(t *testing.T) {
+	t.Parallel()
+	clock := memory.NewClock(time.Now().UTC())
+	s := harness.Start(t, harness.WithClock(clock))
+	admin := s.AdminToken(t)
+	id, name, pw := s.CreateUser(t, admin, "editor")
+	tok := s.Login(t, name, pw)
+	key := akCreate(t, s, tok, nil)
+	works := func(credential harness.Req) bool {
+		credential.Method, credential.Path = http.MethodGet, "/api/v1/auth/me"
+		return s.Do(t, credential).Status == http.StatusOK
+	}
+	patch := func(body map[string]any) {
+		akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodPatch, Path: "/api/v1/users/" + id, Bearer: admin, Body: body}), http.StatusOK, "")
+	}
+	// A password reset ends the sessions and leaves the keys working.
+	pw2 := "reset-" + pw
+	patch(map[string]any{"password": pw2})
+	if works(harness.Req{Bearer: tok}) || !works(harness.Req{APIKey: key.Key}) {
+		t.Fatal("after a password reset: want the session dead and the key working")
+	}
+	// A disable refuses both; re-enabling brings the key back, not the session.
+	tok = s.Login(t, name, pw2)
+	patch(map[string]any{"disabled": true})
+	if works(harness.Req{Bearer: tok}) || works(harness.Req{APIKey: key.Key}) {
+		t.Fatal("while disabled: want session and key refused")
+	}
+	patch(map[string]any{"disabled": false})
+	if works(harness.Req{Bearer: tok}) || !works(harness.Req{APIKey: key.Key}) {
+		t.Fatal("after re-enabling: want the session still dead and the key back")
+	}
+	clock.Advance(2 * time.Second) // past the disable's cut-off second
+	// Revoke credentials: every session and every key, for good.
+	tok = s.Login(t, name, pw2)
+	tok2 := s.Login(t, name, pw2)
+	r := s.Do(t, harness.Req{Method: http.MethodPost, Path: akPath + "/" + key.ID + "/rotate", Bearer: tok, Body: map[string]any{"graceSeconds": 3600}})
+	akWantStatus(t, r, http.StatusCreated, "")
+	var rotated akIssued
+	r.JSON(t, &rotated)
+	noUsers := akCreate(t, s, admin, map[string]any{"scopes": []string{"api_keys:manage", "workflows:read"}})
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/users/" + id + "/revoke-credentials", APIKey: noUsers.Key}), http.StatusForbidden, "ACCESS_DENIED")
+	r = s.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/users/" + id + "/revoke-credentials", Bearer: admin})
+	akWantStatus(t, r, http.StatusOK, "")
+	var out struct{ KeysRevoked int }
+	r.JSON(t, &out)
+	if out.KeysRevoked != 2 {
+		t.Fatalf("keysRevoked = %d, want 2 (the rotated key in its grace and its successor)", out.KeysRevoked)
+	}
+	for i, c := range []harness.Req{{Bearer: tok}, {Bearer: tok2}, {APIKey: key.Key}, {APIKey: rotated.Key}} {
+		if works(c) {
+			t.Fatalf("credential %d still works after revoke-credentials", i)
+		}
+	}
+	patch(map[string]any{"disabled": false}) // changes nothing for the keys
+	if works(harness.Req{APIKey: rotated.Key}) {
+		t.Fatal("a revoked key came back")
+	}
+	// The account itself is untouched: the user logs in again.
+	if !works(harness.Req{Bearer: s.Login(t, name, pw2)}) {
+		t.Fatal("the account does not work after revoke-credentials")
+	}
+	akWantStatus(t, s.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/users/no-such-user/revoke-credentials", Bearer: admin}), http.StatusNotFound, "NOT_FOUND")
 }

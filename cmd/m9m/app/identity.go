@@ -143,12 +143,13 @@ type usersServiceParams struct {
 	Lister port.UserLister
 	Hasher port.PasswordHasher
 	Auth   *auth.Service
+	Keys   port.APIKeyStore
 	Audit  port.AuditLog
 	Clock  port.Clock
 }
 
 func newUsersService(p usersServiceParams) *users.Service {
-	return users.New(users.Deps{Users: p.Users, Lister: p.Lister, Hasher: p.Hasher, Revoker: p.Auth.Revoker(), Audit: p.Audit, Clock: p.Clock})
+	return users.New(users.Deps{Users: p.Users, Lister: p.Lister, Hasher: p.Hasher, Revoker: p.Auth.Revoker(), Keys: p.Keys, Audit: p.Audit, Clock: p.Clock})
 }
 
 func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig) httpapi.Routes {
