@@ -16,6 +16,21 @@ func attempt(username, ip string) port.LoginAttempt {
 	return port.NewLoginAttempt(username, principal.Client{IP: ip})
 }
 
+// letThrough runs n racing calls (allAtOnce), fails on any error and
+// counts the results that let their attempt through (0).
+func letThrough(t *testing.T, n int, call func(i int) (time.Duration, error)) int {
+	t.Helper()
+	results, errs := allAtOnce(n, call)
+	n = 0
+	for i := range results {
+		noErr(t, errs[i])
+		if results[i] == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // LoginThrottle runs the contract of port.LoginThrottle. newThrottle returns
 // an empty throttle with the given limits that tells time by clock; windows
 // are checked by moving the clock.
@@ -278,14 +293,7 @@ func reserveContract(t *testing.T,
 		// was counted: 6, so two more from the IP pass and the third crosses.
 		l, _ := setup(t, port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
 		const n = 30
-		results, errs := allAtOnce(n, func(int) (time.Duration, error) { return l.Reserve(ctx, attempt("alice", ip)) })
-		judged := 0
-		for i := range n {
-			noErr(t, errs[i])
-			if results[i] == 0 {
-				judged++
-			}
-		}
+		judged := letThrough(t, n, func(int) (time.Duration, error) { return l.Reserve(ctx, attempt("alice", ip)) })
 		if judged != 5 {
 			t.Fatalf("%d of %d concurrent Reserves were let through, want 5", judged, n)
 		}
