@@ -123,31 +123,29 @@ func jsonTypeName(kind string) string {
 	}
 }
 
-// textGuard refuses a request whose query or path parameters are not valid
-// UTF-8 without NUL (domain.ValidText), before any handler runs: the one
-// place for every parameter of every route, so none can reach a store as
-// text the store refuses (a NUL in ?cursor= or ?userId= was a 500). A
-// query parameter is a 400 naming it; a path parameter is 404, as for any
-// id that no resource could have.
-func textGuard(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		for name, values := range c.QueryParams() {
-			if !domain.ValidText(name) {
-				return domain.InvalidField("query", "parameter names must be valid UTF-8 without NUL characters")
-			}
-			for _, v := range values {
-				if err := domain.CheckText(name, v); err != nil {
-					return err
-				}
+// checkParams refuses a request whose query or path parameters are not
+// valid UTF-8 without NUL (domain.ValidText). The guard runs it for every
+// route, after authentication and before the handler: the one place for
+// every parameter, so none can reach a store as text the store refuses (a
+// NUL in ?cursor= or ?userId= was a 500). A query parameter is a 400
+// naming it; a path parameter is 404, as for any id no resource could have.
+func checkParams(c echo.Context) error {
+	for name, values := range c.QueryParams() {
+		if !domain.ValidText(name) {
+			return domain.InvalidField("query", "parameter names must be valid UTF-8 without NUL characters")
+		}
+		for _, v := range values {
+			if err := domain.CheckText(name, v); err != nil {
+				return err
 			}
 		}
-		for _, v := range c.ParamValues() {
-			if !domain.ValidText(v) {
-				return domain.ErrNotFound
-			}
-		}
-		return next(c)
 	}
+	for _, v := range c.ParamValues() {
+		if !domain.ValidText(v) {
+			return domain.ErrNotFound
+		}
+	}
+	return nil
 }
 
 // bodyLimit refuses bodies over max bytes with 413: at once when the

@@ -62,6 +62,9 @@ func (g *guard) wrap(r Route) echo.HandlerFunc {
 				return domain.ErrForbidden
 			}
 		}
+		if err := checkParams(c); err != nil {
+			return err
+		}
 		return r.Handler(c)
 	}
 }

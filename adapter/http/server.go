@@ -100,7 +100,6 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 	}
 	e.Use(answerOptions)
 	e.Use(bodyLimit(st.MaxBodyBytes))
-	e.Use(textGuard)
 
 	g := &guard{chain: chain, limiter: limiter, log: log, metrics: metrics, public: map[string]bool{}}
 	all := []Routes{systemRoutes(checks)}
