@@ -44,6 +44,12 @@ const auditInsert = `
 
 // Insert stores the batch in one round trip.
 func (s *AuditStore) Insert(ctx context.Context, events []audit.Event) error {
+	return insertEvents(ctx, s.db, events)
+}
+
+// insertEvents stores events with q: the pool for the writer's batches, or
+// the transaction of the change they record for audited writes.
+func insertEvents(ctx context.Context, q sqlx.ExecerContext, events []audit.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -74,8 +80,41 @@ func (s *AuditStore) Insert(ctx context.Context, events []audit.Event) error {
 	for i, c := range cols {
 		args[i] = pq.Array(c)
 	}
-	_, err := s.db.ExecContext(ctx, auditInsert, args...)
+	_, err := q.ExecContext(ctx, auditInsert, args...)
 	return translate(err)
+}
+
+// inTx runs fn in a transaction, committing when fn succeeds. Errors
+// from fn are returned as they are (fn translates its own driver errors).
+func inTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err error) {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return translate(tx.Commit())
+}
+
+// audited runs a one-statement write and stores its events with it: without
+// events the statement runs alone (no transaction, one round trip), with
+// them both run in one transaction, so neither commits without the other.
+func audited(ctx context.Context, db *sqlx.DB, events []audit.Event, write func(q sqlx.ExtContext) error) error {
+	if len(events) == 0 {
+		return write(db)
+	}
+	return inTx(ctx, db, func(tx *sqlx.Tx) error {
+		if err := write(tx); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, events)
+	})
 }
 
 type auditRow struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/port"
 )
@@ -78,14 +79,19 @@ var insertSession = `INSERT INTO sessions (` + sessionColumns + `) VALUES ($1, $
 
 // Create inserts s, as a prepared statement (every login does). A session
 // of an unknown user violates the foreign key and is domain.ErrConflict.
-func (st *SessionStore) Create(ctx context.Context, s session.Session) error {
+func (st *SessionStore) Create(ctx context.Context, s session.Session, events ...audit.Event) error {
 	stmt, err := st.stmts.get(ctx, st.db, insertSession) //nolint:sqlclosecheck // shared prepared statement, not ours to close
 	if err != nil {
 		return err
 	}
 	r := toSessionRow(s)
-	_, err = stmt.ExecContext(ctx, r.ID, r.UserID, r.CreatedAt, r.LastRefreshedAt, r.IP, r.UserAgent, r.EndedAt)
-	return translate(err)
+	return audited(ctx, st.db, events, func(q sqlx.ExtContext) error {
+		if tx, ok := q.(*sqlx.Tx); ok {
+			stmt = tx.StmtxContext(ctx, stmt) //nolint:sqlclosecheck // closed with the transaction
+		}
+		_, err := stmt.ExecContext(ctx, r.ID, r.UserID, r.CreatedAt, r.LastRefreshedAt, r.IP, r.UserAgent, r.EndedAt)
+		return translate(err)
+	})
 }
 
 // Get returns the session with id, ended or not.
@@ -117,18 +123,22 @@ func (st *SessionStore) ListActive(ctx context.Context, userID string) ([]sessio
 }
 
 // Touch records a refresh of an active session.
-func (st *SessionStore) Touch(ctx context.Context, id string, at time.Time) error {
-	res, err := st.db.ExecContext(ctx,
-		`UPDATE sessions SET last_refreshed_at = $2 WHERE id = $1 AND ended_at IS NULL`, id, at.UTC())
-	return affectedOne(res, err)
+func (st *SessionStore) Touch(ctx context.Context, id string, at time.Time, events ...audit.Event) error {
+	return audited(ctx, st.db, events, func(q sqlx.ExtContext) error {
+		res, err := q.ExecContext(ctx,
+			`UPDATE sessions SET last_refreshed_at = $2 WHERE id = $1 AND ended_at IS NULL`, id, at.UTC())
+		return affectedOne(res, err)
+	})
 }
 
 // End marks the session ended, keeping the first end time: ending an ended
 // session matches the row without changing it.
-func (st *SessionStore) End(ctx context.Context, id string, at time.Time) error {
-	res, err := st.db.ExecContext(ctx,
-		`UPDATE sessions SET ended_at = COALESCE(ended_at, $2) WHERE id = $1`, id, at.UTC())
-	return affectedOne(res, err)
+func (st *SessionStore) End(ctx context.Context, id string, at time.Time, events ...audit.Event) error {
+	return audited(ctx, st.db, events, func(q sqlx.ExtContext) error {
+		res, err := q.ExecContext(ctx,
+			`UPDATE sessions SET ended_at = COALESCE(ended_at, $2) WHERE id = $1`, id, at.UTC())
+		return affectedOne(res, err)
+	})
 }
 
 // EndAllForUser ends every active session of userID but exceptID in one

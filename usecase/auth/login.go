@@ -60,7 +60,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 		}
 		return nil, err
 	}
-	res, err := s.startSession(ctx, u, in.Client)
+	res, err := s.startSession(ctx, u, in.Client, s.loginEvent(audit.OutcomeSuccess, name, u, in.Client))
 	if err != nil {
 		if errors.Is(err, domain.ErrInvalidCredentials) {
 			s.record(ctx, withMeta(s.loginEvent(audit.OutcomeFailure, name, u, in.Client), "reason", "account changed during login"))
@@ -71,9 +71,6 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	if err := s.Throttle.Forgive(ctx, name, in.Client.IP); err != nil {
 		return nil, unavailableOr("throttle", err)
 	}
-	e := s.loginEvent(audit.OutcomeSuccess, name, &res.User, in.Client)
-	e.TargetType, e.TargetID = "session", res.SessionID
-	s.record(ctx, e)
 	return res, nil
 }
 
@@ -165,18 +162,20 @@ func (s *Service) rehash(ctx context.Context, u *user.User, password string) {
 
 var errPasswordChanged = errors.New("password changed concurrently")
 
-// startSession creates the session row, then reads the user again and
-// issues the token with what it finds. The second read closes a race with
+// startSession creates the session row, with the login's success event in
+// its transaction (the row is what makes the login visible), then reads the
+// user again and issues the token with what it finds. The second read closes a race with
 // administration: a disable or role change that commits after it ends this
 // session (its row already exists), and one that committed before it is
 // seen here, so no token ever carries a stale role or outlives a disable.
-func (s *Service) startSession(ctx context.Context, u *user.User, client principal.Client) (*LoginResult, error) {
+func (s *Service) startSession(ctx context.Context, u *user.User, client principal.Client, e audit.Event) (*LoginResult, error) {
 	now := s.Clock.Now()
 	sess := session.Session{
 		ID: domain.NewID(), UserID: u.ID, CreatedAt: now, LastRefreshedAt: now,
 		IP: client.IP, UserAgent: client.UserAgent,
 	}
-	if err := s.Sessions.Create(ctx, sess); err != nil {
+	e.TargetType, e.TargetID = "session", sess.ID
+	if err := s.Sessions.Create(ctx, sess, e); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			return nil, domain.ErrInvalidCredentials // the user was deleted meanwhile
 		}
