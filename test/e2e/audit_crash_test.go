@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/m9m/auth/domain"
-	"github.com/m9m/auth/test/testenv"
 )
 
 // Helpers of the crash test are prefixed "crash".
@@ -133,13 +132,7 @@ func crashSID(t *testing.T, token string) string {
 func TestAcknowledgedChangesSurviveSIGKILL(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
-	env := binEnv(
-		"M9M_SECURITY_JWT_SECRET="+goodSecret,
-		"M9M_DATABASE_URL="+testenv.DatabaseURL(t),
-		"M9M_REDIS_URL="+testenv.RedisURL(),
-		"M9M_REDIS_KEY_PREFIX="+testenv.RedisPrefix(),
-		"M9M_SERVER_HOST=127.0.0.1",
-		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
+	env := serveEnv(t, port,
 		"M9M_PERFORMANCE_RATE_LIMIT_ENABLED=false",
 		"M9M_AUDIT_FLUSH_INTERVAL=1h",
 		"M9M_SECURITY_PASSWORD_HASH_MEMORY_KIB=64",
