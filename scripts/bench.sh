@@ -75,7 +75,7 @@ if [ -z "${BENCH_SKIP_GO:-}" ]; then
   echo "== Go benchmarks (benchtime $BENCHTIME, -benchmem)"
   t=$SECONDS
   timeout 150 go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -count 1 -timeout 140s \
-    ./adapter/jwt/ ./domain/apikey/ ./adapter/crypto/ ./usecase/authn/ ./adapter/http/ ./adapter/redis/ 2>&1 \
+    ./adapter/jwt/ ./domain/apikey/ ./adapter/crypto/ ./usecase/authn/ ./adapter/http/ ./adapter/redis/ ./adapter/postgres/ 2>&1 \
     | grep -E '^(Benchmark|ok|FAIL|---|panic)' || echo "bench: the Go benchmarks failed or timed out (see above)" >&2
   took "Go benchmarks" "$t"
   echo
