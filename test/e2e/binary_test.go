@@ -274,15 +274,7 @@ func TestServeSIGTERMClosesSilentConnections(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	cmd := exec.Command(m9mBinary(t), "serve")
-	cmd.Env = binEnv(
-		"M9M_SECURITY_JWT_SECRET="+goodSecret,
-		"M9M_DATABASE_URL="+testenv.DatabaseURL(t),
-		"M9M_REDIS_URL="+testenv.RedisURL(),
-		"M9M_REDIS_KEY_PREFIX="+testenv.RedisPrefix(),
-		"M9M_SERVER_HOST=127.0.0.1",
-		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
-		"M9M_SERVER_SHUTDOWN_TIMEOUT=30s",
-	)
+	cmd.Env = serveEnv(t, port, "M9M_SERVER_SHUTDOWN_TIMEOUT=30s")
 	var logs bytes.Buffer
 	cmd.Stdout = &logs
 	cmd.Stderr = &logs
