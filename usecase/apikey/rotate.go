@@ -47,6 +47,10 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, client prin
 	if err != nil {
 		return Issued{}, err
 	}
+	e := s.event(audit.ActionAPIKeyRotate, audit.OutcomeSuccess, p, client, id)
+	e.Metadata["successorId"] = issued.Key.ID
+	e.Metadata["graceSeconds"] = strconv.Itoa(in.GraceSeconds)
+	e.Metadata["ownerId"] = old.OwnerID
 	_, err = s.Keys.Rotate(ctx, id, issued.Key, s.settings.MaxPerUser, func(k *ak.Key) error {
 		// Checked again under the row lock: of two racing rotations, one wins.
 		if err := rotatable(*k, now); err != nil {
@@ -59,7 +63,7 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, client prin
 			k.GraceUntil = &until
 		}
 		return nil
-	})
+	}, e)
 	if errors.Is(err, port.ErrKeyLimit) {
 		return Issued{}, domain.ErrConflict.WithMessage(fmt.Sprintf(
 			"A key in its rotation grace still counts toward the maximum of %d active API keys; rotate without graceSeconds or revoke one first", s.settings.MaxPerUser))
@@ -67,11 +71,6 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, client prin
 	if err != nil {
 		return Issued{}, err
 	}
-	e := s.event(audit.ActionAPIKeyRotate, audit.OutcomeSuccess, p, client, id)
-	e.Metadata["successorId"] = issued.Key.ID
-	e.Metadata["graceSeconds"] = strconv.Itoa(in.GraceSeconds)
-	e.Metadata["ownerId"] = old.OwnerID
-	s.record(ctx, e)
 	return issued, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/domain/user"
@@ -77,11 +78,11 @@ type flakySessions struct {
 	down atomic.Bool
 }
 
-func (s *flakySessions) Create(ctx context.Context, sess session.Session) error {
+func (s *flakySessions) Create(ctx context.Context, sess session.Session, events ...audit.Event) error {
 	if s.down.Load() {
 		return domain.Unavailable("sessions", errors.New("connection refused"))
 	}
-	return s.SessionStore.Create(ctx, sess)
+	return s.SessionStore.Create(ctx, sess, events...)
 }
 
 func TestLoginServerFailureGivesTheThrottleUnitBack(t *testing.T) {

@@ -43,15 +43,24 @@ func (s *Service) RevokeCredentials(ctx context.Context, p principal.Principal, 
 		}
 	}
 	if s.Keys != nil {
-		n, err := revokeAllKeys(ctx, s.Keys, id, s.Clock.Now())
+		// Each revocation is audited with its write, as a revoke by hand is.
+		keyEvent := func(keyID string) audit.Event {
+			e := s.event(audit.ActionAPIKeyRevoke, p, client, id)
+			e.TargetType, e.TargetID = "api_key", keyID
+			e.Metadata = withEntry(e.Metadata, "ownerId", id, "reason", "revoke-credentials")
+			return e
+		}
+		n, err := revokeAllKeys(ctx, s.Keys, id, s.Clock.Now(), keyEvent)
 		out.KeysRevoked = n
 		if err != nil {
 			return out, err
 		}
 	}
-	e := s.event(audit.ActionUserRevokeCredentials, p, client, id)
-	e.Metadata = withEntry(e.Metadata, "keysRevoked", strconv.Itoa(out.KeysRevoked))
-	s.record(ctx, e)
+	if s.Audit != nil {
+		e := s.event(audit.ActionUserRevokeCredentials, p, client, id)
+		e.Metadata = withEntry(e.Metadata, "keysRevoked", strconv.Itoa(out.KeysRevoked))
+		s.Audit.Record(ctx, e)
+	}
 	return out, nil
 }
 
@@ -59,7 +68,7 @@ func (s *Service) RevokeCredentials(ctx context.Context, p principal.Principal, 
 // inside a rotation's grace (expired ones too, so that nothing is left) and
 // returns how many it revoked. Each round lists the first page again: what
 // it revokes is no longer listed.
-func revokeAllKeys(ctx context.Context, keys port.APIKeyStore, ownerID string, now time.Time) (int, error) {
+func revokeAllKeys(ctx context.Context, keys port.APIKeyStore, ownerID string, now time.Time, event func(keyID string) audit.Event) (int, error) {
 	n := 0
 	for {
 		page, _, err := keys.ListByOwner(ctx, ownerID, now, "", port.MaxListLimit)
@@ -73,7 +82,7 @@ func revokeAllKeys(ctx context.Context, keys port.APIKeyStore, ownerID string, n
 				}
 				k.GraceUntil = nil
 				return nil
-			}); err != nil {
+			}, event(k.ID)); err != nil {
 				return n, err
 			}
 			n++
