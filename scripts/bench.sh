@@ -15,6 +15,10 @@
 #   BENCH_DURATION=5s     time per load scenario
 #   BENCH_BENCHTIME=500ms time per Go benchmark
 #   BENCH_SKIP_GO=1       skip the Go benchmarks (load run only)
+#   BENCH_ONLY="A,B"      run only these load scenarios (names as printed)
+#   BENCH_DELIVERIES=250  1 MiB webhook deliveries seeded for the executions
+#                         scenario (3 concurrent full pages; its peak RSS is the
+#                         number to watch: a page holds at most 4 MiB of bodies)
 #   BENCH_PORT=18080      first port to try (the next free one is used)
 #   BENCH_PG=postgres://postgres@127.0.0.1:5432   Postgres server URL (no database)
 #   BENCH_REDIS=127.0.0.1:6379                    Redis host:port
@@ -76,7 +80,7 @@ if [ -z "${BENCH_SKIP_GO:-}" ]; then
   echo "== Go benchmarks (benchtime $BENCHTIME, -benchmem)"
   t=$SECONDS
   timeout 150 go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -count 1 -timeout 140s \
-    ./adapter/jwt/ ./domain/apikey/ ./adapter/crypto/ ./usecase/authn/ ./adapter/http/ ./adapter/redis/ ./adapter/sqlite/ 2>&1 \
+    ./adapter/jwt/ ./domain/apikey/ ./adapter/crypto/ ./usecase/authn/ ./adapter/http/ ./adapter/redis/ ./adapter/postgres/ ./adapter/sqlite/ 2>&1 \
     | grep -E '^(Benchmark|ok|FAIL|---|panic)' || echo "bench: the Go benchmarks failed or timed out (see above)" >&2
   took "Go benchmarks" "$t"
   echo
@@ -144,7 +148,8 @@ load_run() {
   echo "== load, $mode: $DURATION per scenario, 32 connections (login flood: 64), rate limiting on, log level warn;" \
     "server pid $SPID on 127.0.0.1:$port; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
   M9M_LOAD_PASSWORD="$ADMIN_PW" timeout 240 bin/loadgen -url "http://127.0.0.1:$port" -duration "$DURATION" \
-    -pid "$SPID" -user admin -max-time 220s -key-burst 1000 || echo "bench: the $mode load run reported errors" >&2
+    -pid "$SPID" -user admin -max-time 220s -key-burst 1000 \
+    -deliveries "${BENCH_DELIVERIES:-250}" ${BENCH_ONLY:+-only "$BENCH_ONLY"} || echo "bench: the $mode load run reported errors" >&2
   took "load run ($mode)" "$t"
   if grep -q '"level":"error"' "$LOG"; then
     echo "bench: the server logged errors during the run:" >&2

@@ -31,7 +31,7 @@ func TestDenylist(t *testing.T) {
 
 func TestLoginThrottle(t *testing.T) {
 	porttest.LoginThrottle(t, func(_ *testing.T, clock *memory.Clock, l port.ThrottleLimits) port.LoginThrottle {
-		return memory.NewLoginThrottle(port.ThrottleLimits{MaxPerUser: l.MaxPerUser, MaxPerIP: l.MaxPerIP, Window: l.Window}, clock)
+		return memory.NewLoginThrottle(l, clock)
 	})
 }
 
@@ -127,5 +127,36 @@ func TestKeptDenylist(t *testing.T) {
 func TestKeptReplayGuard(t *testing.T) {
 	porttest.WebhookReplayGuard(t, func(_ *testing.T, clock *memory.Clock) port.WebhookReplayGuard {
 		return memory.NewKeptReplayGuard(clock, memory.NewKeptState())
+	})
+}
+
+func TestRetention(t *testing.T) {
+	porttest.Retention(t, func(*testing.T) porttest.RetentionStores {
+		users, sessions, audit, workflows := memory.NewUserStore(), memory.NewSessionStore(), memory.NewAuditStore(), memory.NewWorkflowStore()
+		keys := memory.NewAPIKeyStore(users)
+		return porttest.RetentionStores{
+			Users: users, Sessions: sessions, SessionPurger: sessions, Keys: keys, KeyPurger: keys,
+			Audit: audit, AuditPurger: audit, Workflows: workflows, Executions: workflows.Executions(), ExecutionPurger: workflows.Executions(),
+		}
+	})
+}
+
+func TestJanitorLock(t *testing.T) {
+	porttest.JanitorLock(t, func(*testing.T) (port.JanitorLock, port.JanitorLock) {
+		l := memory.NewJanitorLock() // one process, one lock
+		return l, l
+	})
+}
+
+func TestAuditedWrites(t *testing.T) {
+	porttest.AuditedWrites(t, func(*testing.T) porttest.AuditedStores {
+		trail := memory.NewAuditStore()
+		users, sessions, workflows := memory.NewUserStore(), memory.NewSessionStore(), memory.NewWorkflowStore()
+		keys := memory.NewAPIKeyStore(users)
+		users.AttachAudit(trail)
+		sessions.AttachAudit(trail)
+		workflows.AttachAudit(trail)
+		keys.AttachAudit(trail)
+		return porttest.AuditedStores{Users: users, Sessions: sessions, Keys: keys, Workflows: workflows, Audit: trail}
 	})
 }

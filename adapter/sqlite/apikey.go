@@ -12,6 +12,7 @@ import (
 
 	"github.com/m9m/auth/domain"
 	"github.com/m9m/auth/domain/apikey"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/port"
 )
@@ -94,26 +95,46 @@ func insertKeyTx(ctx context.Context, tx *sqlx.Tx, k apikey.Key) error {
 	return translate(err)
 }
 
-// Create inserts k if its owner holds fewer than maxActive active keys. The
+// Create inserts k if its owner holds fewer than maxActive usable keys. The
 // count and the insert share one write transaction, and write transactions
 // run one at a time, so concurrent creates cannot overshoot.
-func (s *APIKeyStore) Create(ctx context.Context, k apikey.Key, maxActive int) error {
-	return s.db.inTx(ctx, func(tx *sqlx.Tx) error {
-		var active int
-		err := tx.GetContext(ctx, &active, `SELECT (SELECT count(*) FROM api_keys
-			WHERE owner_id = u.id AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?))
-			FROM users u WHERE u.id = ?`, micros(k.CreatedAt), k.OwnerID)
+func (s *APIKeyStore) Create(ctx context.Context, k apikey.Key, maxActive int, events ...audit.Event) error {
+	return s.db.audited(ctx, events, func(tx *sqlx.Tx) error {
+		var one int
+		err := tx.GetContext(ctx, &one, `SELECT 1 FROM users WHERE id = ?`, k.OwnerID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return domain.ErrNotFound.WithMessage("Owner not found")
 		}
 		if err != nil {
 			return translate(err)
 		}
-		if maxActive > 0 && active >= maxActive {
-			return domain.ErrConflict.Wrap(port.ErrKeyLimit)
+		if err := underLimit(ctx, tx, k.OwnerID, k.CreatedAt, maxActive); err != nil {
+			return err
 		}
 		return insertKeyTx(ctx, tx, k)
 	})
+}
+
+// usableAt is apikey.Key.Usable at the parameter :at: not expired, and not
+// revoked or inside a rotation's grace. Every count against max_per_user
+// uses it, so a key in its grace counts.
+const usableAt = `(revoked_at IS NULL OR grace_until > :at) AND (expires_at IS NULL OR expires_at > :at)`
+
+// underLimit is domain.ErrConflict wrapping port.ErrKeyLimit when ownerID
+// already holds maxActive keys usable at at (maxActive <= 0: no limit).
+func underLimit(ctx context.Context, tx *sqlx.Tx, ownerID string, at time.Time, maxActive int) error {
+	if maxActive <= 0 {
+		return nil
+	}
+	var usable int
+	if err := tx.GetContext(ctx, &usable, `SELECT count(*) FROM api_keys WHERE owner_id = :owner AND `+usableAt,
+		sql.Named("owner", ownerID), sql.Named("at", micros(at))); err != nil {
+		return translate(err)
+	}
+	if usable >= maxActive {
+		return domain.ErrConflict.Wrap(port.ErrKeyLimit)
+	}
+	return nil
 }
 
 // Get returns the key with id.
@@ -169,9 +190,9 @@ func updateKeyTx(ctx context.Context, tx *sqlx.Tx, id string, fn func(*apikey.Ke
 }
 
 // Update runs fn on the key with id in one write transaction.
-func (s *APIKeyStore) Update(ctx context.Context, id string, fn func(*apikey.Key) error) (*apikey.Key, error) {
+func (s *APIKeyStore) Update(ctx context.Context, id string, fn func(*apikey.Key) error, events ...audit.Event) (*apikey.Key, error) {
 	var out *apikey.Key
-	err := s.db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.db.audited(ctx, events, func(tx *sqlx.Tx) error {
 		var err error
 		out, err = updateKeyTx(ctx, tx, id, fn)
 		return err
@@ -183,13 +204,21 @@ func (s *APIKeyStore) Update(ctx context.Context, id string, fn func(*apikey.Key
 }
 
 // Rotate retires the key with id through fn and inserts successor in the
-// same transaction.
-func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, fn func(old *apikey.Key) error) (*apikey.Key, error) {
+// same transaction. A successor joining an old key that is still usable (a
+// grace) is counted against maxActive first, in that transaction.
+func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, maxActive int,
+	fn func(old *apikey.Key) error, events ...audit.Event,
+) (*apikey.Key, error) {
 	var out *apikey.Key
-	err := s.db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.db.audited(ctx, events, func(tx *sqlx.Tx) error {
 		var err error
 		if out, err = updateKeyTx(ctx, tx, id, fn); err != nil {
 			return err
+		}
+		if out.Usable(successor.CreatedAt) {
+			if err := underLimit(ctx, tx, out.OwnerID, successor.CreatedAt, maxActive); err != nil {
+				return err
+			}
 		}
 		return insertKeyTx(ctx, tx, successor)
 	})

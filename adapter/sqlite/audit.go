@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/m9m/auth/domain"
 	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/port"
@@ -49,6 +51,13 @@ const auditInsert = `INSERT INTO audit_events (` + auditCols + `)
 
 // Insert stores the batch in one statement.
 func (s *AuditStore) Insert(ctx context.Context, events []audit.Event) error {
+	return insertEvents(ctx, s.db.W, events)
+}
+
+// insertEvents stores events in one statement on q: the writer for the
+// background batches, or the transaction of an audited write (see
+// DB.audited), so a change and its events commit together.
+func insertEvents(ctx context.Context, q sqlx.ExecerContext, events []audit.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -76,7 +85,7 @@ func (s *AuditStore) Insert(ctx context.Context, events []audit.Event) error {
 	if err != nil {
 		return domain.Internal(err)
 	}
-	_, err = s.db.W.ExecContext(ctx, auditInsert, string(b))
+	_, err = q.ExecContext(ctx, auditInsert, string(b))
 	return translate(err)
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/m9m/auth/domain/audit"
 )
 
 // DB is one SQLite file opened for the stores: a single-connection writer
@@ -124,4 +126,16 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) 
 		return err
 	}
 	return translate(tx.Commit())
+}
+
+// audited runs fn in a write transaction and stores events in it after fn
+// returns (fn may still complete them): the change and its audit events
+// commit together, or neither does (port.AuditStore).
+func (db *DB) audited(ctx context.Context, events []audit.Event, fn func(tx *sqlx.Tx) error) error {
+	return db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, events)
+	})
 }

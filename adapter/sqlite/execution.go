@@ -59,19 +59,93 @@ func (s *ExecutionStore) Create(ctx context.Context, e *workflow.Execution) erro
 	return translate(err)
 }
 
-// ListByWorkflow pages through a workflow's executions, newest first.
+// listedCols are executionCols with the body's size in place of the body:
+// length() of a BLOB reads its stored size, not its content.
+const listedCols = `id, workflow_id, received_at, source_ip, headers, length(body) AS body_size`
+
+type listedRec struct {
+	execRec
+	Size int `db:"body_size"`
+}
+
+// ListByWorkflow pages through a workflow's executions, newest first, in
+// two reads: the page with the bodies' sizes, then only the bodies that fit
+// its budget (port.FitBodies), so a page never loads more than
+// port.MaxPageBodyBytes of bodies.
 func (s *ExecutionStore) ListByWorkflow(ctx context.Context, workflowID, cursor string, limit int) ([]workflow.Execution, string, error) {
 	before, err := pageStart(cursor, limit, true)
 	if err != nil {
 		return nil, "", err
 	}
-	var rows []execRec
-	if err := s.db.R.SelectContext(ctx, &rows, `SELECT `+executionCols+` FROM executions
+	var rows []listedRec
+	if err := s.db.R.SelectContext(ctx, &rows, `SELECT `+listedCols+` FROM executions
 		WHERE workflow_id = ? AND (received_at, id) < (?, ?) ORDER BY received_at DESC, id DESC LIMIT ?`,
 		workflowID, before.at, before.id, limit+1); err != nil {
 		return nil, "", translate(err)
 	}
-	return page(rows, limit, func(r execRec) position { return position{r.Received, r.ID} }, execRec.execution)
+	sizes := make([]int, min(len(rows), limit))
+	for i := range sizes {
+		sizes[i] = rows[i].Size
+	}
+	keep := port.FitBodies(sizes)
+	var ids []string
+	for i, k := range keep {
+		if k {
+			ids = append(ids, rows[i].ID)
+		}
+	}
+	bodies, err := s.bodies(ctx, ids)
+	if err != nil {
+		return nil, "", err
+	}
+	return page(rows, limit, func(r listedRec) position { return position{r.Received, r.ID} },
+		func(r listedRec) (workflow.Execution, error) {
+			body, ok := bodies[r.ID]
+			r.Body = body
+			e, err := r.execution()
+			if !ok {
+				e.Body, e.BodyOmitted = nil, true
+			}
+			return e, err
+		})
+}
+
+// bodies reads the bodies of the executions ids (one JSON parameter).
+func (s *ExecutionStore) bodies(ctx context.Context, ids []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return nil, domain.Internal(err)
+	}
+	var rows []struct {
+		ID   string `db:"id"`
+		Body []byte `db:"body"`
+	}
+	if err := s.db.R.SelectContext(ctx, &rows, `SELECT id, body FROM executions
+		WHERE id IN (SELECT value FROM json_each(?))`, string(b)); err != nil {
+		return nil, translate(err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Body
+	}
+	return out, nil
+}
+
+// Get returns execution id of workflowID, body included.
+func (s *ExecutionStore) Get(ctx context.Context, workflowID, id string) (*workflow.Execution, error) {
+	var r execRec
+	if err := s.db.R.GetContext(ctx, &r, `SELECT `+executionCols+` FROM executions
+		WHERE id = ? AND workflow_id = ?`, id, workflowID); err != nil {
+		return nil, translate(err)
+	}
+	e, err := r.execution()
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
 }
 
 // Prune deletes all but the keep newest executions of workflowID.

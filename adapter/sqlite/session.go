@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/port"
 )
@@ -42,10 +43,9 @@ func (r sessionRec) session() session.Session {
 }
 
 // Create inserts s; an unknown user violates the foreign key (ErrConflict).
-func (st *SessionStore) Create(ctx context.Context, s session.Session) error {
-	_, err := st.db.W.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+func (st *SessionStore) Create(ctx context.Context, s session.Session, events ...audit.Event) error {
+	return writeRow(ctx, st.db, events, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastRefreshedAt), s.IP, s.UserAgent, nullMicros(s.EndedAt))
-	return translate(err)
 }
 
 // Get returns the session with id, ended or not.
@@ -73,17 +73,15 @@ func (st *SessionStore) ListActive(ctx context.Context, userID string) ([]sessio
 }
 
 // Touch records a refresh of an active session.
-func (st *SessionStore) Touch(ctx context.Context, id string, at time.Time) error {
-	res, err := st.db.W.ExecContext(ctx,
+func (st *SessionStore) Touch(ctx context.Context, id string, at time.Time, events ...audit.Event) error {
+	return writeRow(ctx, st.db, events,
 		`UPDATE sessions SET last_refreshed_at = ? WHERE id = ? AND ended_at IS NULL`, micros(at), id)
-	return oneRow(res, err)
 }
 
 // End marks the session ended, keeping the first end time.
-func (st *SessionStore) End(ctx context.Context, id string, at time.Time) error {
-	res, err := st.db.W.ExecContext(ctx,
+func (st *SessionStore) End(ctx context.Context, id string, at time.Time, events ...audit.Event) error {
+	return writeRow(ctx, st.db, events,
 		`UPDATE sessions SET ended_at = coalesce(ended_at, ?) WHERE id = ?`, micros(at), id)
-	return oneRow(res, err)
 }
 
 // EndAllForUser ends every active session of userID but exceptID in one

@@ -56,7 +56,7 @@ func parsePosition(s string) (position, error) {
 	}
 	at, id, ok := strings.Cut(string(b), ".")
 	n, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || id == "" {
+	if !ok || err != nil || id == "" || !domain.ValidText(id) {
 		return position{}, bad
 	}
 	return position{at: n, id: id}, nil

@@ -6,6 +6,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/port"
 )
@@ -48,13 +49,15 @@ func (r userRec) user() user.User {
 }
 
 // Create inserts u, assigning an ID if it has none.
-func (s *UserStore) Create(ctx context.Context, u *user.User) error {
+func (s *UserStore) Create(ctx context.Context, u *user.User, events ...audit.Event) error {
 	if u.ID == "" {
 		u.ID = domain.NewID()
 	}
-	_, err := s.db.W.NamedExecContext(ctx, `INSERT INTO users (`+userCols+`)
-		VALUES (:id, :username, :role, :password_hash, :disabled, :created_at, :updated_at)`, userRecOf(u))
-	return translate(err)
+	return s.db.audited(ctx, events, func(tx *sqlx.Tx) error {
+		_, err := tx.NamedExecContext(ctx, `INSERT INTO users (`+userCols+`)
+			VALUES (:id, :username, :role, :password_hash, :disabled, :created_at, :updated_at)`, userRecOf(u))
+		return translate(err)
+	})
 }
 
 // Get returns the user with id.
@@ -79,9 +82,9 @@ func (s *UserStore) one(ctx context.Context, q sqlx.QueryerContext, query string
 
 // Update runs fn on the user with id in one write transaction: the single
 // writer connection serializes it against every other write.
-func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) error) (*user.User, error) {
+func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) error, events ...audit.Event) (*user.User, error) {
 	var out *user.User
-	err := s.db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.db.audited(ctx, events, func(tx *sqlx.Tx) error {
 		cur, err := s.one(ctx, tx, `SELECT `+userCols+` FROM users WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -104,8 +107,8 @@ func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) e
 
 // Delete removes the user with id; sessions, keys and workflows go with it
 // (ON DELETE CASCADE).
-func (s *UserStore) Delete(ctx context.Context, id string) error {
-	return deleteRow(ctx, s.db, `DELETE FROM users WHERE id = ?`, id)
+func (s *UserStore) Delete(ctx context.Context, id string, events ...audit.Event) error {
+	return writeRow(ctx, s.db, events, `DELETE FROM users WHERE id = ?`, id)
 }
 
 // List pages through users ordered by (created_at, id).
@@ -132,8 +135,11 @@ func (s *UserStore) Count(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// deleteRow runs a one-row DELETE on the writer, or reports ErrNotFound.
-func deleteRow(ctx context.Context, db *DB, query string, args ...any) error {
-	res, err := db.W.ExecContext(ctx, query, args...)
-	return oneRow(res, err)
+// writeRow runs a statement that must change one row, with its audit
+// events in the same transaction; no row is ErrNotFound and stores none.
+func writeRow(ctx context.Context, db *DB, events []audit.Event, query string, args ...any) error {
+	return db.audited(ctx, events, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		return oneRow(res, err)
+	})
 }

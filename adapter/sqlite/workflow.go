@@ -5,9 +5,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/workflow"
 	"github.com/m9m/auth/port"
 )
@@ -102,10 +105,9 @@ func (r wfRec) workflow() (workflow.Workflow, error) {
 }
 
 // Create inserts wf.
-func (s *WorkflowStore) Create(ctx context.Context, wf *workflow.Workflow) error {
-	_, err := s.db.W.ExecContext(ctx, `INSERT INTO workflows (`+workflowCols+`)
+func (s *WorkflowStore) Create(ctx context.Context, wf *workflow.Workflow, events ...audit.Event) error {
+	return writeRow(ctx, s.db, events, `INSERT INTO workflows (`+workflowCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, wfRecOf(wf).values()...)
-	return translate(err)
 }
 
 // Get returns the workflow with id.
@@ -131,9 +133,9 @@ func oneWorkflow(ctx context.Context, q sqlx.QueryerContext, query string, args 
 }
 
 // Update runs fn on the workflow with id in one write transaction.
-func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow.Workflow) error) (*workflow.Workflow, error) {
+func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow.Workflow) error, events ...audit.Event) (*workflow.Workflow, error) {
 	var out *workflow.Workflow
-	err := s.db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.db.audited(ctx, events, func(tx *sqlx.Tx) error {
 		cur, err := oneWorkflow(ctx, tx, `SELECT `+workflowCols+` FROM workflows WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -159,8 +161,8 @@ func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow
 }
 
 // Delete removes the workflow with id; its executions go with it.
-func (s *WorkflowStore) Delete(ctx context.Context, id string) error {
-	return deleteRow(ctx, s.db, `DELETE FROM workflows WHERE id = ?`, id)
+func (s *WorkflowStore) Delete(ctx context.Context, id string, events ...audit.Event) error {
+	return writeRow(ctx, s.db, events, `DELETE FROM workflows WHERE id = ?`, id)
 }
 
 // List pages through workflows ordered by (created_at, id).
@@ -175,4 +177,38 @@ func (s *WorkflowStore) List(ctx context.Context, cursor string, limit int) ([]w
 		return nil, "", translate(err)
 	}
 	return page(rows, limit, func(r wfRec) position { return position{r.Created, r.ID} }, wfRec.workflow)
+}
+
+var _ port.SealedSecretStore = (*WorkflowStore)(nil)
+
+// ListSealedSecrets pages through the sealed hmac secrets by workflow ID
+// (the primary key gives the order; TEXT compares bytewise, as Go strings).
+func (s *WorkflowStore) ListSealedSecrets(ctx context.Context, afterID string, limit int) ([]port.SealedSecret, error) {
+	if limit < 1 {
+		return nil, domain.InvalidField("limit", "must be at least 1")
+	}
+	var rows []struct {
+		ID     string `db:"id"`
+		Sealed []byte `db:"webhook_hmac_secret_sealed"`
+	}
+	if err := s.db.R.SelectContext(ctx, &rows, `SELECT id, webhook_hmac_secret_sealed FROM workflows
+		WHERE id > ? AND webhook_hmac_secret_sealed IS NOT NULL ORDER BY id LIMIT ?`, afterID, limit); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]port.SealedSecret, len(rows))
+	for i, r := range rows {
+		out[i] = port.SealedSecret{WorkflowID: r.ID, Sealed: r.Sealed}
+	}
+	return out, nil
+}
+
+// ReplaceSealedSecret swaps the sealed secret if it is still old, in one
+// statement on the writer: an update that came first left no match.
+func (s *WorkflowStore) ReplaceSealedSecret(ctx context.Context, workflowID string, old, sealed []byte) (bool, error) {
+	err := oneRow(s.db.W.ExecContext(ctx, `UPDATE workflows SET webhook_hmac_secret_sealed = ?
+		WHERE id = ? AND webhook_hmac_secret_sealed = ?`, sealed, workflowID, old))
+	if errors.Is(err, domain.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }

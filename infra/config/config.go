@@ -38,6 +38,8 @@ type Config struct {
 	Monitoring MonitoringConfig `yaml:"monitoring"`
 	// Audit configures the asynchronous audit-log writer.
 	Audit AuditConfig `yaml:"audit"`
+	// Retention configures how long data is kept (contract §14).
+	Retention RetentionConfig `yaml:"retention"`
 }
 
 // ServerConfig configures the public HTTP listener.
@@ -196,6 +198,11 @@ type SecurityConfig struct {
 	WebhookEncryptionKey string `yaml:"webhook_encryption_key" secret:"true"`
 	// WebhookEncryptionKeyFile names a file holding WebhookEncryptionKey.
 	WebhookEncryptionKeyFile string `yaml:"webhook_encryption_key_file"`
+	// PreviousWebhookEncryptionKeys still open secrets sealed before a key
+	// rotation but never seal new ones; `m9m webhooks reseal` moves every
+	// secret to the current key, after which they can be dropped (each at
+	// least 32 bytes).
+	PreviousWebhookEncryptionKeys []string `yaml:"previous_webhook_encryption_keys" secret:"true"`
 }
 
 // JWTConfig configures HS256 session tokens.
@@ -291,10 +298,19 @@ func (p PasswordHashConfig) EffectiveMaxConcurrent() int {
 type LoginThrottleConfig struct {
 	// Enabled turns the throttle on.
 	Enabled bool `yaml:"enabled"`
-	// MaxFailuresPerUser is how many failures one username may have per Window.
+	// MaxFailuresPerUser is how many failures one username may have per
+	// Window from one client (an IPv4 address or an IPv6 /64).
 	MaxFailuresPerUser int `yaml:"max_failures_per_user"`
-	// MaxFailuresPerIP is how many failures one client IP may have per Window.
+	// MaxFailuresPerIP is how many failures one client (an IPv4 address or
+	// an IPv6 /64) may have per Window, over all usernames.
 	MaxFailuresPerIP int `yaml:"max_failures_per_ip"`
+	// MaxFailuresPerUsername is how many failures one username may have per
+	// Window from any number of clients; past it the account is protected:
+	// only clients known to it (KnownClientTTL) may still try.
+	MaxFailuresPerUsername int `yaml:"max_failures_per_username"`
+	// KnownClientTTL is how long a client that logged in successfully stays
+	// known to the account.
+	KnownClientTTL time.Duration `yaml:"known_client_ttl"`
 	// Window is the period over which failures are counted.
 	Window time.Duration `yaml:"window"`
 }
@@ -371,6 +387,22 @@ type AuditConfig struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
+// RetentionConfig says how long ended data is kept. A janitor deletes what
+// is older every Interval, on one instance at a time; `m9m purge` runs one
+// pass at once. Live data (active sessions, working API keys) is never
+// deleted, whatever its age.
+type RetentionConfig struct {
+	// Sessions is how long an ended or expired session is kept; API keys
+	// that expired or were revoked are kept as long.
+	Sessions time.Duration `yaml:"sessions"`
+	// AuditEvents is how long an audit event is kept.
+	AuditEvents time.Duration `yaml:"audit_events"`
+	// Executions is how long a webhook delivery is kept.
+	Executions time.Duration `yaml:"executions"`
+	// Interval is the time between two janitor passes.
+	Interval time.Duration `yaml:"interval"`
+}
+
 // Example URLs of the multi-instance mode (what `make up` and the README
 // use). They are not defaults: with database.url and redis.url unset m9m
 // runs embedded.
@@ -407,7 +439,8 @@ func Default() *Config {
 				RefreshGrace:    10 * time.Second,
 				MaxSession:      720 * time.Hour,
 			},
-			APIKeys: APIKeysConfig{Enabled: true, MaxPerUser: 100, LastUsedInterval: time.Minute},
+			PreviousWebhookEncryptionKeys: []string{},
+			APIKeys:                       APIKeysConfig{Enabled: true, MaxPerUser: 100, LastUsedInterval: time.Minute},
 			CORS: CORSConfig{
 				AllowedOrigins: []string{},
 				AllowedMethods: []string{"GET", "POST", "PUT", "PATCH", "DELETE"},
@@ -425,6 +458,9 @@ func Default() *Config {
 				MaxFailuresPerUser: 5,
 				MaxFailuresPerIP:   100,
 				Window:             15 * time.Minute,
+
+				MaxFailuresPerUsername: 20,
+				KnownClientTTL:         30 * 24 * time.Hour,
 			},
 		},
 		Performance: PerformanceConfig{
@@ -433,6 +469,9 @@ func Default() *Config {
 		},
 		Monitoring: MonitoringConfig{Metrics: MetricsConfig{Listen: "127.0.0.1:9090", Path: "/metrics"}},
 		Audit:      AuditConfig{QueueSize: 4096, BatchSize: 100, FlushInterval: time.Second},
+		Retention: RetentionConfig{
+			Sessions: 720 * time.Hour, AuditEvents: 8760 * time.Hour, Executions: 720 * time.Hour, Interval: time.Hour,
+		},
 	}
 }
 

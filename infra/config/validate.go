@@ -101,8 +101,14 @@ func (c *Config) validateServer(v *validator) {
 	v.positive("server.shutdown_timeout", s.ShutdownTimeout)
 	v.intMin("server.max_body_bytes", s.MaxBodyBytes, 1)
 	for i, p := range s.TrustedProxies {
-		if _, err := parsePrefix(p); err != nil {
+		switch pfx, err := parsePrefix(p); {
+		case err != nil:
 			v.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "%v", err)
+		case pfx.Bits() == 0:
+			// Trusting every peer lets every client choose its own IP in
+			// X-Forwarded-For: its own rate budget and throttle counters.
+			v.add(fmt.Sprintf("server.trusted_proxies[%d]", i),
+				"%s trusts every client to name its own IP; list your proxies' addresses or networks instead", p)
 		}
 	}
 	v.oneOf("server.tls.min_version", s.TLS.MinVersion, "1.2", "1.3")
@@ -234,6 +240,14 @@ func (c *Config) validateAuthMethods(v *validator) {
 	if w := c.Security.WebhookEncryptionKey; w != "" && len(w) < MinWebhookKeyBytes {
 		v.add("security.webhook_encryption_key", "must be at least %d bytes, got %d", MinWebhookKeyBytes, len(w))
 	}
+	for i, w := range c.Security.PreviousWebhookEncryptionKeys {
+		if len(w) < MinWebhookKeyBytes {
+			v.add(fmt.Sprintf("security.previous_webhook_encryption_keys[%d]", i), "must be at least %d bytes, got %d", MinWebhookKeyBytes, len(w))
+		}
+	}
+	if len(c.Security.PreviousWebhookEncryptionKeys) > 0 && c.Security.WebhookEncryptionKey == "" {
+		v.add("security.previous_webhook_encryption_keys", "requires security.webhook_encryption_key (the key new secrets are sealed with)")
+	}
 }
 
 func (c *Config) validateCORS(v *validator) {
@@ -281,6 +295,12 @@ func (c *Config) validateSafeguards(v *validator) {
 	v.intMin("security.login_throttle.max_failures_per_user", t.MaxFailuresPerUser, 1)
 	v.intMin("security.login_throttle.max_failures_per_ip", t.MaxFailuresPerIP, 1)
 	v.positive("security.login_throttle.window", t.Window)
+	// 0 takes the default (port.DefaultThrottleLimits), so a config written
+	// before these two keys existed keeps working.
+	v.intMin("security.login_throttle.max_failures_per_username", t.MaxFailuresPerUsername, 0)
+	if t.KnownClientTTL < 0 {
+		v.add("security.login_throttle.known_client_ttl", "must not be negative, got %s", t.KnownClientTTL)
+	}
 }
 
 func (c *Config) validatePerformance(v *validator) {
@@ -325,6 +345,12 @@ func (c *Config) validateOperations(v *validator) {
 		v.add("audit.batch_size", "must be between 1 and audit.queue_size (%d), got %d", a.QueueSize, a.BatchSize)
 	}
 	v.positive("audit.flush_interval", a.FlushInterval)
+
+	r := c.Retention
+	v.positive("retention.sessions", r.Sessions)
+	v.positive("retention.audit_events", r.AuditEvents)
+	v.positive("retention.executions", r.Executions)
+	v.positive("retention.interval", r.Interval)
 }
 
 // validHostPort reports whether s is host:port with a port in 1-65535 (the

@@ -157,16 +157,24 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// serveEnv is the environment of `m9m serve` on 127.0.0.1:port with this
+// test process's database and Redis prefix, plus extra.
+func serveEnv(t *testing.T, port int, extra ...string) []string {
+	t.Helper()
+	return binEnv(append(append(harness.StoreEnv(t),
+		"M9M_SECURITY_JWT_SECRET="+goodSecret,
+		"M9M_SERVER_HOST=127.0.0.1",
+		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
+	), extra...)...)
+}
+
 // TestServeDrainsOnSIGTERM: requests in flight when SIGTERM arrives finish
 // with real answers, and the process exits 0.
 func TestServeDrainsOnSIGTERM(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	adminPassword := "drain-test-password-123"
-	env := binEnv(append(harness.StoreEnv(t),
-		"M9M_SECURITY_JWT_SECRET="+goodSecret,
-		"M9M_SERVER_HOST=127.0.0.1",
-		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
+	env := serveEnv(t, port,
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_USERNAME=drainadmin",
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD="+adminPassword,
 		"M9M_PERFORMANCE_RATE_LIMIT_ENABLED=false",
@@ -176,7 +184,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 		// Hashes queue behind the concurrency cap; on a busy CI machine the
 		// default queue timeout could answer 503 for reasons unrelated to drain.
 		"M9M_SECURITY_PASSWORD_HASH_QUEUE_TIMEOUT=60s",
-	)...)
+	)
 	cmd := exec.Command(m9mBinary(t), "serve")
 	cmd.Env = env
 	var logs bytes.Buffer
@@ -263,12 +271,7 @@ func TestServeSIGTERMClosesSilentConnections(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	cmd := exec.Command(m9mBinary(t), "serve")
-	cmd.Env = binEnv(append(harness.StoreEnv(t),
-		"M9M_SECURITY_JWT_SECRET="+goodSecret,
-		"M9M_SERVER_HOST=127.0.0.1",
-		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
-		"M9M_SERVER_SHUTDOWN_TIMEOUT=30s",
-	)...)
+	cmd.Env = serveEnv(t, port, "M9M_SERVER_SHUTDOWN_TIMEOUT=30s")
 	var logs bytes.Buffer
 	cmd.Stdout = &logs
 	cmd.Stderr = &logs

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"strconv"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/domain/user"
+	"github.com/m9m/auth/port"
 )
 
 // LoginInput is what a client presents to log in.
@@ -57,23 +59,22 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	if err != nil {
 		if errors.Is(err, domain.ErrInvalidCredentials) {
 			s.record(ctx, withMeta(s.loginEvent(audit.OutcomeFailure, name, u, in.Client), "reason", failureReason(u)))
+		} else {
+			s.releaseAttempt(ctx, name, in.Client)
 		}
 		return nil, err
 	}
-	res, err := s.startSession(ctx, u, in.Client)
+	res, err := s.startSession(ctx, u, in.Client, s.loginEvent(audit.OutcomeSuccess, name, u, in.Client))
 	if err != nil {
-		if errors.Is(err, domain.ErrInvalidCredentials) {
-			s.record(ctx, withMeta(s.loginEvent(audit.OutcomeFailure, name, u, in.Client), "reason", "account changed during login"))
+		if !errors.Is(err, domain.ErrInvalidCredentials) {
+			s.releaseAttempt(ctx, name, in.Client)
 		}
 		return nil, err
 	}
 	// The attempt counted against the throttle was a success after all.
-	if err := s.Throttle.Forgive(ctx, name, in.Client.IP); err != nil {
+	if err := s.Throttle.Forgive(ctx, port.NewLoginAttempt(name, in.Client)); err != nil {
 		return nil, unavailableOr("throttle", err)
 	}
-	e := s.loginEvent(audit.OutcomeSuccess, name, &res.User, in.Client)
-	e.TargetType, e.TargetID = "session", res.SessionID
-	s.record(ctx, e)
 	return res, nil
 }
 
@@ -104,7 +105,7 @@ func validateLoginInput(name, password string) error {
 // cannot all pass the check before any of them is counted. Both happen in
 // one atomic LoginThrottle.Reserve (one Redis round trip).
 func (s *Service) reserveAttempt(ctx context.Context, name string, client principal.Client) error {
-	retry, err := s.Throttle.Reserve(ctx, name, client.IP)
+	retry, err := s.Throttle.Reserve(ctx, port.NewLoginAttempt(name, client))
 	if err != nil {
 		return unavailableOr("throttle", err)
 	}
@@ -115,6 +116,15 @@ func (s *Service) reserveAttempt(ctx context.Context, name string, client princi
 		return domain.RateLimited(retry)
 	}
 	return nil
+}
+
+// releaseAttempt gives back the unit reserveAttempt counted when the
+// attempt was never judged because the server failed (a store down, a
+// hashing queue full): a failure of ours must not lock a user out. It is
+// best effort: if the throttle cannot be reached either, the unit lifts
+// with its window.
+func (s *Service) releaseAttempt(ctx context.Context, name string, client principal.Client) {
+	_ = s.Throttle.Release(ctx, port.NewLoginAttempt(name, client))
 }
 
 // judge looks the user up and checks the password. Unknown users cost a
@@ -165,20 +175,27 @@ func (s *Service) rehash(ctx context.Context, u *user.User, password string) {
 
 var errPasswordChanged = errors.New("password changed concurrently")
 
-// startSession creates the session row, then reads the user again and
-// issues the token with what it finds. The second read closes a race with
+// startSession creates the session row, with the login's success event in
+// its transaction (the row is what makes the login visible), then reads the
+// user again and issues the token with what it finds. The second read closes a race with
 // administration: a disable or role change that commits after it ends this
 // session (its row already exists), and one that committed before it is
 // seen here, so no token ever carries a stale role or outlives a disable.
-func (s *Service) startSession(ctx context.Context, u *user.User, client principal.Client) (*LoginResult, error) {
+func (s *Service) startSession(ctx context.Context, u *user.User, client principal.Client, e audit.Event) (*LoginResult, error) {
 	now := s.Clock.Now()
+	client = client.Storable()
 	sess := session.Session{
 		ID: domain.NewID(), UserID: u.ID, CreatedAt: now, LastRefreshedAt: now,
 		IP: client.IP, UserAgent: client.UserAgent,
 	}
-	if err := s.Sessions.Create(ctx, sess); err != nil {
+	e.TargetType, e.TargetID = "session", sess.ID
+	if err := s.Sessions.Create(ctx, sess, e); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
-			return nil, domain.ErrInvalidCredentials // the user was deleted meanwhile
+			// The user was deleted meanwhile: no session, nothing changed.
+			f := changedDuringLogin(e)
+			f.TargetType, f.TargetID = "", ""
+			s.record(ctx, f)
+			return nil, domain.ErrInvalidCredentials
 		}
 		return nil, unavailableOr("sessions", err)
 	}
@@ -187,7 +204,12 @@ func (s *Service) startSession(ctx context.Context, u *user.User, client princip
 		err = domain.ErrNotFound
 	}
 	if err != nil {
-		_ = s.Sessions.End(ctx, sess.ID, now)
+		var ended []audit.Event
+		if errors.Is(err, domain.ErrNotFound) {
+			// The session's success event is stored: its end is, with the reason.
+			ended = append(ended, changedDuringLogin(e))
+		}
+		_ = s.Sessions.End(ctx, sess.ID, now, ended...)
 		if errors.Is(err, domain.ErrNotFound) {
 			return nil, domain.ErrInvalidCredentials
 		}
@@ -225,6 +247,14 @@ func (s *Service) issue(sid string, u *user.User, now, sessionCreated time.Time)
 		return Token{}, err
 	}
 	return Token{Token: signed, ExpiresAt: exp.Truncate(time.Second).UTC(), SessionID: sid}, nil
+}
+
+// changedDuringLogin is the failure event of a login whose account was
+// disabled or deleted while it ran, made from its success event e.
+func changedDuringLogin(e audit.Event) audit.Event {
+	e.ID, e.Outcome = domain.NewID(), audit.OutcomeFailure
+	e.Metadata = maps.Clone(e.Metadata)
+	return withMeta(e, "reason", "account changed during login")
 }
 
 func (s *Service) loginEvent(outcome audit.Outcome, name string, u *user.User, client principal.Client) audit.Event {

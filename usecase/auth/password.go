@@ -8,6 +8,7 @@ import (
 	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/domain/user"
+	"github.com/m9m/auth/port"
 )
 
 // ChangePasswordInput is the caller's current and new password.
@@ -48,21 +49,16 @@ func (s *Service) ChangePassword(ctx context.Context, p principal.Principal, in 
 	if err != nil {
 		return err
 	}
-	err = s.revoker.EndSessionsAround(ctx, u.ID, p.SessionID, func(ctx context.Context) error {
+	e := s.actorEvent(audit.ActionPasswordChange, audit.OutcomeSuccess, p, in.Client)
+	e.TargetType, e.TargetID = "user", u.ID
+	return s.revoker.EndSessionsAround(ctx, u.ID, p.SessionID, func(ctx context.Context) error {
 		_, err := s.Users.Update(ctx, u.ID, func(cur *user.User) error {
 			cur.PasswordHash = encoded
 			cur.UpdatedAt = s.Clock.Now()
 			return nil
-		})
+		}, e)
 		return unavailableOr("users", err)
 	})
-	if err != nil {
-		return err
-	}
-	e := s.actorEvent(audit.ActionPasswordChange, audit.OutcomeSuccess, p, in.Client)
-	e.TargetType, e.TargetID = "user", u.ID
-	s.record(ctx, e)
-	return nil
 }
 
 func validatePasswordChange(in ChangePasswordInput) error {
@@ -90,6 +86,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *user.User, in Cha
 	}
 	ok, _, err := s.Hasher.Verify(ctx, in.CurrentPassword, u.PasswordHash)
 	if err != nil {
+		s.releaseAttempt(ctx, name, in.Client)
 		return err
 	}
 	if !ok || u.Disabled {
@@ -98,7 +95,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *user.User, in Cha
 		s.record(ctx, withMeta(e, "reason", "wrong current password"))
 		return errWrongCurrentPassword
 	}
-	if err := s.Throttle.Forgive(ctx, name, in.Client.IP); err != nil {
+	if err := s.Throttle.Forgive(ctx, port.NewLoginAttempt(name, in.Client)); err != nil {
 		return unavailableOr("throttle", err)
 	}
 	return nil

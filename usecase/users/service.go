@@ -33,8 +33,10 @@ type Deps struct {
 	Lister  port.UserLister
 	Hasher  port.PasswordHasher
 	Revoker SessionRevoker
-	Audit   port.AuditLog
-	Clock   port.Clock
+	// Keys, when set, lets RevokeCredentials revoke the user's API keys.
+	Keys  port.APIKeyStore
+	Audit port.AuditLog
+	Clock port.Clock
 }
 
 // Service runs the user administration use cases; each has its own file.
@@ -68,13 +70,6 @@ func (s *Service) event(action audit.Action, p principal.Principal, client princ
 		e.Metadata = map[string]string{"requestId": client.RequestID}
 	}
 	return e
-}
-
-// record queues e in the audit log, if there is one.
-func (s *Service) record(ctx context.Context, e audit.Event) {
-	if s.Audit != nil {
-		s.Audit.Record(ctx, e)
-	}
 }
 
 // renameField rewrites a domain validation error to name field instead.

@@ -13,6 +13,7 @@ import (
 	"github.com/m9m/auth/adapter/crypto"
 	httpapi "github.com/m9m/auth/adapter/http"
 	"github.com/m9m/auth/adapter/jwt"
+	"github.com/m9m/auth/adapter/metrics"
 	redisadapter "github.com/m9m/auth/adapter/redis"
 	"github.com/m9m/auth/domain"
 	"github.com/m9m/auth/domain/session"
@@ -121,11 +122,12 @@ type authServiceParams struct {
 	Throttle port.LoginThrottle
 	Audit    port.AuditLog
 	Clock    port.Clock
+	Stats    *metrics.Metrics
 }
 
 func newAuthService(p authServiceParams) *auth.Service {
 	return auth.New(auth.Deps{
-		Users: p.Users, Sessions: p.Sessions, Ender: p.Ender, Hasher: p.Hasher,
+		Users: countUsers(p.Users, p.Stats), Sessions: countSessions(p.Sessions, p.Stats), Ender: p.Ender, Hasher: p.Hasher,
 		Issuer: p.Issuer, Verifier: p.Verifier, Denylist: p.Denylist, Throttle: p.Throttle,
 		Audit: p.Audit, Clock: p.Clock,
 	}, authSettings(p.Config))
@@ -137,12 +139,14 @@ type usersServiceParams struct {
 	Lister port.UserLister
 	Hasher port.PasswordHasher
 	Auth   *auth.Service
+	Keys   port.APIKeyStore
 	Audit  port.AuditLog
 	Clock  port.Clock
+	Stats  *metrics.Metrics
 }
 
 func newUsersService(p usersServiceParams) *users.Service {
-	return users.New(users.Deps{Users: p.Users, Lister: p.Lister, Hasher: p.Hasher, Revoker: p.Auth.Revoker(), Audit: p.Audit, Clock: p.Clock})
+	return users.New(users.Deps{Users: countUsers(p.Users, p.Stats), Lister: p.Lister, Hasher: p.Hasher, Revoker: p.Auth.Revoker(), Keys: p.Keys, Audit: p.Audit, Clock: p.Clock})
 }
 
 func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig) httpapi.Routes {
@@ -162,6 +166,7 @@ func newLoginThrottle(rdb goredis.UniversalClient, prefix redis.Prefix, cfg conf
 	}
 	return redisadapter.NewLoginThrottle(rdb, string(prefix), port.ThrottleLimits{
 		MaxPerUser: cfg.MaxFailuresPerUser, MaxPerIP: cfg.MaxFailuresPerIP, Window: cfg.Window,
+		MaxPerUsername: cfg.MaxFailuresPerUsername, KnownClientTTL: cfg.KnownClientTTL,
 	}, clock)
 }
 
@@ -169,12 +174,13 @@ func newLoginThrottle(rdb goredis.UniversalClient, prefix redis.Prefix, cfg conf
 // false.
 type noThrottle struct{}
 
-func (noThrottle) Check(context.Context, string, string) (time.Duration, error) { return 0, nil }
-func (noThrottle) Fail(context.Context, string, string) (time.Duration, error)  { return 0, nil }
-func (noThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
+func (noThrottle) Check(context.Context, port.LoginAttempt) (time.Duration, error) { return 0, nil }
+func (noThrottle) Fail(context.Context, port.LoginAttempt) (time.Duration, error)  { return 0, nil }
+func (noThrottle) Reserve(context.Context, port.LoginAttempt) (time.Duration, error) {
 	return 0, nil
 }
-func (noThrottle) Forgive(context.Context, string, string) error { return nil }
+func (noThrottle) Forgive(context.Context, port.LoginAttempt) error { return nil }
+func (noThrottle) Release(context.Context, port.LoginAttempt) error { return nil }
 
 // bootstrapAdmin creates security.bootstrap_admin at start while no user
 // exists. Its hook is appended after the Postgres pool's (this function
@@ -192,7 +198,14 @@ func bootstrapAdmin(lc fx.Lifecycle, _ storesReady, cfg config.BootstrapAdminCon
 		}
 		if created {
 			log.Info("bootstrap admin created", zap.String("username", cfg.Username))
+			return nil
 		}
+		// Say so, or an operator would believe the configured password
+		// works (a second deployment on a database that has users).
+		log.Info("bootstrap admin not created: the database already has users, and security.bootstrap_admin only creates the first one; "+
+			"unless this deployment created that user, the configured password is not in effect (existing users keep theirs). To add an admin: "+
+			"m9m user create --username NAME --role admin --password-stdin; an admin resets a password with PATCH /api/v1/users/{id}",
+			zap.String("username", cfg.Username))
 		return nil
 	}})
 }
