@@ -7,12 +7,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/spf13/cobra"
 
 	"github.com/m9m/auth/cmd/m9m/app"
 	"github.com/m9m/auth/infra/config"
-	"github.com/m9m/auth/infra/postgres"
 )
 
 // errPassRunning is returned when a serving instance holds the janitor
@@ -26,19 +24,21 @@ func newPurgeCmd(flags *rootFlags) *cobra.Command {
 		Long: "Run one retention pass (the janitor every serve instance runs each retention.interval):\n" +
 			"delete ended or expired sessions and expired or revoked API keys older than retention.sessions,\n" +
 			"audit events older than retention.audit_events and webhook deliveries older than retention.executions.\n" +
-			"Live sessions and working API keys are never deleted. Safe while the service runs.",
+			"Live sessions and working API keys are never deleted. With Postgres it is safe while the service runs;\n" +
+			"on an embedded SQLite file it takes the file's lock for its run and refuses while a server holds it\n" +
+			"(that server's own janitor purges the same rows).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDatabase(cmd, flags, func(ctx context.Context, cfg *config.Config, db *sqlx.DB) error {
-				return runPurge(ctx, cmd, cfg, db)
+			return withStore(cmd, flags, func(ctx context.Context, cfg *config.Config, db *commandStore) error {
+				return runPurge(ctx, cmd, cfg, db.retention)
 			})
 		},
 	}
 }
 
 // runPurge runs one pass and prints its counts.
-func runPurge(ctx context.Context, cmd *cobra.Command, cfg *config.Config, db *sqlx.DB) error {
-	r, err := app.NewJanitor(db, cfg.Retention, cfg.Security.JWT, app.SystemClock{}).Pass(ctx)
+func runPurge(ctx context.Context, cmd *cobra.Command, cfg *config.Config, stores app.RetentionStores) error {
+	r, err := app.NewJanitor(stores, cfg.Retention, cfg.Security.JWT, app.SystemClock{}).Pass(ctx)
 	if r.Skipped {
 		return errPassRunning
 	}
@@ -55,25 +55,4 @@ func runPurge(ctx context.Context, cmd *cobra.Command, cfg *config.Config, db *s
 		err = ferr
 	}
 	return err
-}
-
-// withDatabase loads the configuration, opens and pings the configured
-// Postgres and runs fn, for a one-shot maintenance command (bounded by an
-// hour). It applies no migration: the service does.
-func withDatabase(cmd *cobra.Command, flags *rootFlags, fn func(context.Context, *config.Config, *sqlx.DB) error) error {
-	cfg, err := flags.load()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), time.Hour)
-	defer cancel()
-	db, err := postgres.Open(cfg.Database, cfg.Performance.ConnectionPool)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = db.Close() }()
-	if err := db.PingContext(ctx); err != nil {
-		return fmt.Errorf("postgres unreachable (check database.url): %w", err)
-	}
-	return fn(ctx, cfg, db)
 }

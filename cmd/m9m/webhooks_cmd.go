@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/spf13/cobra"
 
-	pgadapter "github.com/m9m/auth/adapter/postgres"
 	"github.com/m9m/auth/cmd/m9m/app"
 	"github.com/m9m/auth/infra/config"
+	"github.com/m9m/auth/port"
 	"github.com/m9m/auth/usecase/webhook"
 )
 
@@ -25,12 +24,13 @@ func newWebhooksCmd(flags *rootFlags) *cobra.Command {
 		Use:   "reseal",
 		Short: "Re-seal every hmac webhook secret with the current security.webhook_encryption_key",
 		Long: "After a key rotation (the old key moved to security.previous_webhook_encryption_keys and every\n" +
-			"instance restarted), re-seal every hmac secret with the current key, in batches. Safe while the\n" +
-			"service runs and re-runnable. When it reports every secret resealed, the previous keys can be dropped.",
+			"instance restarted), re-seal every hmac secret with the current key, in batches. Re-runnable; with\n" +
+			"Postgres it is safe while the service runs, on an embedded SQLite file it takes the file's lock and\n" +
+			"refuses while a server holds it. When it reports every secret resealed, the previous keys can be dropped.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withDatabase(cmd, flags, func(ctx context.Context, cfg *config.Config, db *sqlx.DB) error {
-				return runReseal(ctx, cmd, cfg, db)
+			return withStore(cmd, flags, func(ctx context.Context, cfg *config.Config, db *commandStore) error {
+				return runReseal(ctx, cmd, cfg, db.sealed)
 			})
 		},
 	})
@@ -38,7 +38,7 @@ func newWebhooksCmd(flags *rootFlags) *cobra.Command {
 }
 
 // runReseal reseals every secret, starting over while secrets change under it.
-func runReseal(ctx context.Context, cmd *cobra.Command, cfg *config.Config, db *sqlx.DB) error {
+func runReseal(ctx context.Context, cmd *cobra.Command, cfg *config.Config, store port.SealedSecretStore) error {
 	if cfg.Security.WebhookEncryptionKey == "" {
 		return errors.New("security.webhook_encryption_key is not set: there is no key to reseal with")
 	}
@@ -46,7 +46,6 @@ func runReseal(ctx context.Context, cmd *cobra.Command, cfg *config.Config, db *
 	if err != nil {
 		return err
 	}
-	store := pgadapter.NewWorkflowStore(db)
 	var r webhook.ResealResult
 	resealed := 0
 	for range resealRounds {

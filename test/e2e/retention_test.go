@@ -20,6 +20,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/m9m/auth/adapter/postgres"
+	"github.com/m9m/auth/adapter/sqlite"
 	"github.com/m9m/auth/test/testenv"
 )
 
@@ -165,26 +166,18 @@ func rowCount(t *testing.T, db *sqlx.DB, table, where string) int {
 // tests wrote.
 func TestRetentionAgainstTheBinary(t *testing.T) {
 	t.Parallel()
-	dbURL := testenv.PrivateDatabaseURL(t)
+	stores, db := privateStores(t)
 	const admin, adminPass = "retadmin", "retention-admin-password"
-	env := binEnv(
+	env := binEnv(append(stores,
 		"M9M_SECURITY_JWT_SECRET="+goodSecret,
-		"M9M_DATABASE_URL="+dbURL,
-		"M9M_REDIS_URL="+testenv.RedisURL(),
-		"M9M_REDIS_KEY_PREFIX="+testenv.RedisPrefix(),
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_USERNAME="+admin,
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD="+adminPass,
 		"M9M_PERFORMANCE_RATE_LIMIT_ENABLED=false",
 		"M9M_SECURITY_PASSWORD_HASH_MEMORY_KIB=64",
 		"M9M_SECURITY_PASSWORD_HASH_ITERATIONS=1",
 		"M9M_AUDIT_FLUSH_INTERVAL=50ms",
-	)
+	)...)
 	oneSecond := []string{"M9M_RETENTION_SESSIONS=1s", "M9M_RETENTION_AUDIT_EVENTS=1s", "M9M_RETENTION_EXECUTIONS=1s"}
-	db, err := sqlx.Open("postgres", dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
 
 	// Phase 1, default retention: make a live session, an ended one, a
 	// working key, a revoked key and a delivery.
@@ -211,13 +204,11 @@ func TestRetentionAgainstTheBinary(t *testing.T) {
 
 	// m9m purge with 1 s retentions, once everything above is over a second old.
 	time.Sleep(1100 * time.Millisecond)
-	// While another instance holds the janitor lock, purge deletes nothing and says so.
-	release, ok, err := postgres.NewJanitorLock(db).TryAcquire(context.Background())
-	if err != nil || !ok {
-		t.Fatalf("take the janitor lock: %v %v", ok, err)
-	}
+	// While another instance holds the janitor lock (in the embedded mode:
+	// while a server holds the file), purge deletes nothing and says so.
+	release, refusal := holdJanitor(t, env, db)
 	out, err := runM9M(t, append(env, oneSecond...), "purge")
-	if err == nil || !strings.Contains(out, "another instance is running a retention pass") {
+	if err == nil || !strings.Contains(out, refusal) {
 		t.Fatalf("purge while the lock is held: %v\n%s", err, out)
 	}
 	if n := rowCount(t, db, "executions", "true"); n != 1 {
@@ -289,6 +280,46 @@ func TestRetentionAgainstTheBinary(t *testing.T) {
 		t.Fatalf("the janitor logged no pass; logs:\n%s", s.logs())
 	}
 	s.stop(t)
+}
+
+// privateStores returns the environment of a database of the test's own in
+// the run's mode (a private Postgres database with the run's Redis, or a
+// fresh SQLite file) and a connection that reads it beside the server.
+func privateStores(t *testing.T) ([]string, *sqlx.DB) {
+	t.Helper()
+	if testenv.Embedded() {
+		file := filepath.Join(t.TempDir(), "m9m.db")
+		db, err := sqlite.Open(file, sqlite.Options{Readers: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.R.Close(); _ = db.W.Close() })
+		return []string{"M9M_DATABASE_URL=sqlite:" + file}, db.R
+	}
+	dbURL := testenv.PrivateDatabaseURL(t)
+	db, err := sqlx.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return []string{"M9M_DATABASE_URL=" + dbURL, "M9M_REDIS_URL=" + testenv.RedisURL(), "M9M_REDIS_KEY_PREFIX=" + testenv.RedisPrefix()}, db
+}
+
+// holdJanitor keeps every other process from purging until release, and
+// returns what a purge refused meanwhile says: with Postgres it holds the
+// janitor's advisory lock, as another instance's pass would; in the
+// embedded mode a server runs on the file, holding its lock.
+func holdJanitor(t *testing.T, env []string, db *sqlx.DB) (release func(), refusal string) {
+	t.Helper()
+	if testenv.Embedded() {
+		s := startBinary(t, env)
+		return func() { s.stop(t) }, "is `m9m serve` running on it?"
+	}
+	release, ok, err := postgres.NewJanitorLock(db).TryAcquire(context.Background())
+	if err != nil || !ok {
+		t.Fatalf("take the janitor lock: %v %v", ok, err)
+	}
+	return release, "another instance is running a retention pass"
 }
 
 // grepLines returns the lines of s containing sub.

@@ -164,10 +164,16 @@ func newLoginThrottle(rdb goredis.UniversalClient, prefix redis.Prefix, cfg conf
 	if !cfg.Enabled {
 		return noThrottle{}
 	}
-	return redisadapter.NewLoginThrottle(rdb, string(prefix), port.ThrottleLimits{
+	return redisadapter.NewLoginThrottle(rdb, string(prefix), throttleLimits(cfg), clock)
+}
+
+// throttleLimits are the limits of security.login_throttle, the same for
+// the Redis and the in-process throttle.
+func throttleLimits(cfg config.LoginThrottleConfig) port.ThrottleLimits {
+	return port.ThrottleLimits{
 		MaxPerUser: cfg.MaxFailuresPerUser, MaxPerIP: cfg.MaxFailuresPerIP, Window: cfg.Window,
 		MaxPerUsername: cfg.MaxFailuresPerUsername, KnownClientTTL: cfg.KnownClientTTL,
-	}, clock)
+	}
 }
 
 // noThrottle is the login throttle when security.login_throttle.enabled is

@@ -10,35 +10,66 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/m9m/auth/adapter/memory"
 	"github.com/m9m/auth/adapter/metrics"
 	pgadapter "github.com/m9m/auth/adapter/postgres"
+	sqliteadapter "github.com/m9m/auth/adapter/sqlite"
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/port"
 	"github.com/m9m/auth/usecase/retention"
 )
 
 // RetentionModule wires the data lifecycle (contract §14): the janitor over
-// the Postgres stores and advisory lock, run every retention.interval (the
-// first time at most a minute after start) on whichever instance gets the
-// lock, its counts logged and exported as m9m_retention_deleted_total.
+// the mode's purgers and janitor lock (RetentionStores, provided by
+// storesModule), run every retention.interval (the first time at most a
+// minute after start) on whichever instance gets the lock, its counts
+// logged and exported as m9m_retention_deleted_total.
 //
-// Its stop hook runs before the Postgres pool closes: the janitor is built
-// from the pool, so the pool's hooks are registered first and stop last.
+// Its stop hook runs before the database closes: the janitor is built from
+// the database, so the database's hooks are registered first and stop last.
 var RetentionModule = fx.Options(
 	fx.Provide(NewJanitor),
 	fx.Invoke(runJanitor),
 )
 
-// NewJanitor builds the janitor over Postgres; `m9m purge` uses it too, so a
-// manual pass deletes exactly what the service's janitor would.
-func NewJanitor(db *sqlx.DB, cfg config.RetentionConfig, jwt config.JWTConfig, clock port.Clock) *retention.Janitor {
-	return retention.New(retention.Deps{
+// RetentionStores are the purgers and janitor lock of one mode.
+type RetentionStores struct {
+	Lock       port.JanitorLock
+	Sessions   port.SessionPurger
+	Keys       port.APIKeyPurger
+	Audit      port.AuditPurger
+	Executions port.ExecutionPurger
+}
+
+// PostgresRetention is the multi-instance mode's: the Postgres purgers and
+// the advisory lock every instance on the database shares.
+func PostgresRetention(db *sqlx.DB) RetentionStores {
+	return RetentionStores{
 		Lock:       pgadapter.NewJanitorLock(db),
 		Sessions:   pgadapter.NewSessionStore(db),
 		Keys:       pgadapter.NewAPIKeyStore(db),
 		Audit:      pgadapter.NewAuditStore(db),
 		Executions: pgadapter.NewExecutionStore(db),
-		Clock:      clock,
+	}
+}
+
+// SQLiteRetention is the embedded mode's: the SQLite purgers and a lock of
+// the process itself (the file lock keeps every other process out).
+func SQLiteRetention(db *sqliteadapter.DB) RetentionStores {
+	return RetentionStores{
+		Lock:       memory.NewJanitorLock(),
+		Sessions:   sqliteadapter.NewSessionStore(db),
+		Keys:       sqliteadapter.NewAPIKeyStore(db),
+		Audit:      sqliteadapter.NewAuditStore(db),
+		Executions: sqliteadapter.NewExecutionStore(db),
+	}
+}
+
+// NewJanitor builds the janitor over the mode's stores; `m9m purge` uses it
+// too, so a manual pass deletes exactly what the service's janitor would.
+func NewJanitor(s RetentionStores, cfg config.RetentionConfig, jwt config.JWTConfig, clock port.Clock) *retention.Janitor {
+	return retention.New(retention.Deps{
+		Lock: s.Lock, Sessions: s.Sessions, Keys: s.Keys, Audit: s.Audit, Executions: s.Executions, Clock: clock,
 	}, RetentionPolicy(cfg, jwt))
 }
 

@@ -57,6 +57,7 @@ var sharedStores = fx.Options(
 		newRequestGate,
 		newReplayGuard,
 		sharedReadiness,
+		PostgresRetention,
 		func(*sqlx.DB) storesReady { return storesReady{} },
 	),
 )
@@ -86,6 +87,7 @@ var embeddedStores = fx.Options(
 		newLocalRateLimiter,
 		newLocalGate,
 		embeddedReadiness,
+		SQLiteRetention,
 		func(*sqliteadapter.DB) storesReady { return storesReady{} },
 	),
 )
@@ -157,9 +159,7 @@ func newLocalThrottle(cfg config.LoginThrottleConfig, clock port.Clock) port.Log
 	if !cfg.Enabled {
 		return noThrottle{}
 	}
-	return memory.NewLoginThrottle(port.ThrottleLimits{
-		MaxPerUser: cfg.MaxFailuresPerUser, MaxPerIP: cfg.MaxFailuresPerIP, Window: cfg.Window,
-	}, clock)
+	return memory.NewLoginThrottle(throttleLimits(cfg), clock)
 }
 
 // newLocalLimiter is the in-process GCRA budget of performance.rate_limit,
