@@ -150,15 +150,7 @@ func (s *ExecutionStore) Get(ctx context.Context, workflowID, id string) (*workf
 
 // Prune deletes all but the keep newest executions of workflowID.
 func (s *ExecutionStore) Prune(ctx context.Context, workflowID string, keep int) (int, error) {
-	res, err := s.db.W.ExecContext(ctx, `DELETE FROM executions WHERE id IN (
+	return affected(s.db.W.ExecContext(ctx, `DELETE FROM executions WHERE id IN (
 		SELECT id FROM executions WHERE workflow_id = ? ORDER BY received_at DESC, id DESC LIMIT -1 OFFSET ?)`,
-		workflowID, max(keep, 0))
-	if err != nil {
-		return 0, translate(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, translate(err)
-	}
-	return int(n), nil
+		workflowID, max(keep, 0)))
 }

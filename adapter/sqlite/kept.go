@@ -50,13 +50,5 @@ func (s *KeptState) Load(ctx context.Context, now time.Time) ([]port.KeptEntry, 
 
 // Sweep deletes the entries that ended at or before now.
 func (s *KeptState) Sweep(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.db.W.ExecContext(ctx, `DELETE FROM kept_state WHERE until <= ?`, micros(now))
-	if err != nil {
-		return 0, translate(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, translate(err)
-	}
-	return int(n), nil
+	return affected(s.db.W.ExecContext(ctx, `DELETE FROM kept_state WHERE until <= ?`, micros(now)))
 }

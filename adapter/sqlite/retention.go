@@ -41,13 +41,8 @@ func (db *DB) deleteBatch(ctx context.Context, stmt string, before, idle time.Ti
 	if limit < 1 {
 		return 0, domain.InvalidField("limit", "must be at least 1")
 	}
-	res, err := db.W.ExecContext(ctx, stmt,
-		sql.Named("before", micros(before)), sql.Named("idle", micros(idle)), sql.Named("limit", limit))
-	if err != nil {
-		return 0, translate(err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), translate(err)
+	return affected(db.W.ExecContext(ctx, stmt,
+		sql.Named("before", micros(before)), sql.Named("idle", micros(idle)), sql.Named("limit", limit)))
 }
 
 // PurgeSessions deletes up to limit sessions ended before endedBefore or,

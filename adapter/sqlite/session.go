@@ -99,15 +99,21 @@ func (st *SessionStore) EndAllForUser(ctx context.Context, userID, exceptID stri
 // oneRow turns the result of a single-row statement into nil, or
 // domain.ErrNotFound when no row matched.
 func oneRow(res sql.Result, err error) error {
+	n, err := affected(res, err)
+	if err == nil && n == 0 {
+		return domain.ErrNotFound
+	}
+	return err
+}
+
+// affected returns how many rows a statement changed, errors translated.
+func affected(res sql.Result, err error) (int, error) {
 	if err != nil {
-		return translate(err)
+		return 0, translate(err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return translate(err)
+		return 0, translate(err)
 	}
-	if n == 0 {
-		return domain.ErrNotFound
-	}
-	return nil
+	return int(n), nil
 }

@@ -187,17 +187,11 @@ func (s *WorkflowStore) ListSealedSecrets(ctx context.Context, afterID string, l
 	if limit < 1 {
 		return nil, domain.InvalidField("limit", "must be at least 1")
 	}
-	var rows []struct {
-		ID     string `db:"id"`
-		Sealed []byte `db:"webhook_hmac_secret_sealed"`
-	}
-	if err := s.db.R.SelectContext(ctx, &rows, `SELECT id, webhook_hmac_secret_sealed FROM workflows
-		WHERE id > ? AND webhook_hmac_secret_sealed IS NOT NULL ORDER BY id LIMIT ?`, afterID, limit); err != nil {
+	// The aliases are the fields' names as sqlx maps them (lower case).
+	out := []port.SealedSecret{}
+	if err := s.db.R.SelectContext(ctx, &out, `SELECT id AS workflowid, webhook_hmac_secret_sealed AS sealed
+		FROM workflows WHERE id > ? AND webhook_hmac_secret_sealed IS NOT NULL ORDER BY id LIMIT ?`, afterID, limit); err != nil {
 		return nil, translate(err)
-	}
-	out := make([]port.SealedSecret, len(rows))
-	for i, r := range rows {
-		out[i] = port.SealedSecret{WorkflowID: r.ID, Sealed: r.Sealed}
 	}
 	return out, nil
 }
