@@ -56,19 +56,9 @@ func TestJanitorLock(t *testing.T) {
 
 func TestSealedSecretStore(t *testing.T) {
 	db := testenv.SQLite(t)
-	users := sqlite.NewUserStore(db)
 	porttest.SealedSecretStore(t, func(*testing.T) (porttest.WorkflowStores, port.SealedSecretStore) {
-		s := sqlite.NewWorkflowStore(db)
-		return porttest.WorkflowStores{
-			Workflows: s, Lister: s, Executions: sqlite.NewExecutionStore(db),
-			NewOwner: func(t *testing.T) string {
-				u := seedUser(domain.NewID())
-				if err := users.Create(context.Background(), u); err != nil {
-					t.Fatalf("seed owner: %v", err)
-				}
-				return u.ID
-			},
-		}, s
+		ws := workflowStores(db)
+		return ws, ws.Workflows.(*sqlite.WorkflowStore)
 	})
 }
 

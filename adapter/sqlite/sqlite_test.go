@@ -45,20 +45,22 @@ func TestAPIKeyStore(t *testing.T) {
 
 func TestWorkflowStore(t *testing.T) {
 	db := testenv.SQLite(t)
-	users := sqlite.NewUserStore(db)
-	porttest.WorkflowStore(t, func(*testing.T) porttest.WorkflowStores {
-		s := sqlite.NewWorkflowStore(db)
-		return porttest.WorkflowStores{
-			Workflows: s, Lister: s, Executions: sqlite.NewExecutionStore(db),
-			NewOwner: func(t *testing.T) string {
-				u := seedUser(domain.NewID())
-				if err := users.Create(context.Background(), u); err != nil {
-					t.Fatalf("seed owner: %v", err)
-				}
-				return u.ID
-			},
-		}
-	})
+	porttest.WorkflowStore(t, func(*testing.T) porttest.WorkflowStores { return workflowStores(db) })
+}
+
+// workflowStores are the workflow suites' stores over db.
+func workflowStores(db *sqlite.DB) porttest.WorkflowStores {
+	s, users := sqlite.NewWorkflowStore(db), sqlite.NewUserStore(db)
+	return porttest.WorkflowStores{
+		Workflows: s, Lister: s, Executions: sqlite.NewExecutionStore(db),
+		NewOwner: func(t *testing.T) string {
+			u := seedUser(domain.NewID())
+			if err := users.Create(context.Background(), u); err != nil {
+				t.Fatalf("seed owner: %v", err)
+			}
+			return u.ID
+		},
+	}
 }
 
 func TestAuditStore(t *testing.T) {
