@@ -130,11 +130,14 @@ func TestMakeRunShowsOnlyAPasswordInEffect(t *testing.T) {
 // logs that the configured password is not in effect, never the password.
 func TestBootstrapAdminSaysWhenItIsNotInEffect(t *testing.T) {
 	t.Parallel()
-	dbURL := testenv.PrivateDatabaseURL(t)
+	dbURL := privateDatabaseURL(t)
 	onPrivate := harness.WithConfig(func(c *config.Config) { c.Database.URL = dbURL })
 	a := harness.Start(t, onPrivate)
 	if !strings.Contains(a.Logs(), "bootstrap admin created") || strings.Contains(a.Logs(), "bootstrap admin not created") {
 		t.Fatalf("first instance on an empty database; logs:\n%s", a.Logs())
+	}
+	if testenv.Embedded() {
+		a.Stop(t) // one process on the file at a time
 	}
 	const other = "other-bootstrap-password-123"
 	b := harness.Start(t, onPrivate, harness.WithConfig(func(c *config.Config) {

@@ -287,22 +287,31 @@ func TestRetentionAgainstTheBinary(t *testing.T) {
 // fresh SQLite file) and a connection that reads it beside the server.
 func privateStores(t *testing.T) ([]string, *sqlx.DB) {
 	t.Helper()
-	if testenv.Embedded() {
-		file := filepath.Join(t.TempDir(), "m9m.db")
+	dbURL := privateDatabaseURL(t)
+	if file, ok := strings.CutPrefix(dbURL, "sqlite:"); ok {
 		db, err := sqlite.Open(file, sqlite.Options{Readers: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = db.R.Close(); _ = db.W.Close() })
-		return []string{"M9M_DATABASE_URL=sqlite:" + file}, db.R
+		return []string{"M9M_DATABASE_URL=" + dbURL}, db.R
 	}
-	dbURL := testenv.PrivateDatabaseURL(t)
 	db, err := sqlx.Open("postgres", dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	return []string{"M9M_DATABASE_URL=" + dbURL, "M9M_REDIS_URL=" + testenv.RedisURL(), "M9M_REDIS_KEY_PREFIX=" + testenv.RedisPrefix()}, db
+}
+
+// privateDatabaseURL is a database.url of the test's own in the run's mode:
+// a fresh SQLite file, or a private Postgres database.
+func privateDatabaseURL(t *testing.T) string {
+	t.Helper()
+	if testenv.Embedded() {
+		return "sqlite:" + filepath.Join(t.TempDir(), "m9m.db")
+	}
+	return testenv.PrivateDatabaseURL(t)
 }
 
 // holdJanitor keeps every other process from purging until release, and
