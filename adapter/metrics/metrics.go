@@ -31,6 +31,7 @@ type Metrics struct {
 	depErrors     *prometheus.CounterVec
 	unavailable   *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
+	auditDropped  *prometheus.CounterVec
 }
 
 // New registers m9m's series, plus the Go runtime and process collectors, in
@@ -74,6 +75,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.auditDropped = registerAuditDropped(m.registry)
 	for _, dep := range []string{DependencyRedis, DependencyPostgres} {
 		m.depErrors.WithLabelValues(dep) // export zeros, so alerts see the series before the first outage
 	}

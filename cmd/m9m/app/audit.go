@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	httpapi "github.com/m9m/auth/adapter/http"
+	"github.com/m9m/auth/adapter/metrics"
 	pgadapter "github.com/m9m/auth/adapter/postgres"
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/port"
@@ -38,12 +39,12 @@ var AuditModule = fx.Options(
 
 // newAuditWriter builds the writer from the audit section and ties it to the
 // lifecycle: start with the app, flush everything queued on stop.
-func newAuditWriter(lc fx.Lifecycle, store port.AuditStore, clock port.Clock, cfg config.AuditConfig, log *zap.Logger) *audit.Writer {
+func newAuditWriter(lc fx.Lifecycle, store port.AuditStore, clock port.Clock, cfg config.AuditConfig, log *zap.Logger, m *metrics.Metrics) *audit.Writer {
 	w := audit.NewWriter(store, clock, audit.WriterConfig{
 		QueueSize:     cfg.QueueSize,
 		BatchSize:     cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval,
-	}, auditReporter(log.Named("audit")))
+	}, auditReporter(log.Named("audit"), m))
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error { w.Start(); return nil },
 		OnStop:  w.Stop,
@@ -51,16 +52,18 @@ func newAuditWriter(lc fx.Lifecycle, store port.AuditStore, clock port.Clock, cf
 	return w
 }
 
-// auditReporter logs lost audit events: they are never lost silently.
-func auditReporter(log *zap.Logger) audit.Reporter {
+// auditReporter logs and counts (m9m_audit_events_dropped_total) lost audit
+// events: they are never lost silently. m is nil when metrics are off.
+func auditReporter(log *zap.Logger, m *metrics.Metrics) audit.Reporter {
 	return audit.ReporterFunc(func(count, total uint64, cause error) {
-		reason := "insert failed"
+		reason, label := "insert failed", metrics.AuditDropInsertFailed
 		switch {
 		case errors.Is(cause, audit.ErrQueueFull):
-			reason = "queue full"
+			reason, label = "queue full", metrics.AuditDropQueueFull
 		case errors.Is(cause, audit.ErrStopped):
-			reason = "recorded after shutdown"
+			reason, label = "recorded after shutdown", metrics.AuditDropAfterStop
 		}
+		m.AuditDropped(label, count)
 		log.Error("audit events dropped",
 			zap.Uint64("count", count),
 			zap.Uint64("dropped_total", total),
