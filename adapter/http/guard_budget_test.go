@@ -53,31 +53,16 @@ func TestGuardUsesTheBudgetTheAuthenticatorSpent(t *testing.T) {
 		wantHdr    map[string]string
 		wantKeys   []string // what the limiter was asked
 	}{
-		{
-			"spent and allowed", allowed, true, "good", http.StatusOK,
-			map[string]string{"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "7", "X-RateLimit-Reset": "3"},
-			nil,
-		},
-		{
-			"spent and denied: 429, not 401", denied, true, "good", http.StatusTooManyRequests,
-			map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "8", "Retry-After": "2"},
-			nil,
-		},
-		{
-			"no budget: the limiter spends the principal's", nil, true, "good", http.StatusOK,
-			map[string]string{"X-RateLimit-Remaining": "9"},
-			[]string{"user:u1"},
-		},
-		{
-			"refused token: the IP pays", allowed, true, "revoked", http.StatusUnauthorized,
-			map[string]string{"X-RateLimit-Remaining": "9"},
-			[]string{"ip:192.0.2.9"},
-		},
-		{
-			"no budget, no limiter", nil, false, "good", http.StatusOK,
-			map[string]string{"X-RateLimit-Limit": ""},
-			nil,
-		},
+		{"spent and allowed", allowed, true, "good", http.StatusOK,
+			map[string]string{"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "7", "X-RateLimit-Reset": "3"}, nil},
+		{"spent and denied: 429, not 401", denied, true, "good", http.StatusTooManyRequests,
+			map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "8", "Retry-After": "2"}, nil},
+		{"no budget: the limiter spends the principal's", nil, true, "good", http.StatusOK,
+			map[string]string{"X-RateLimit-Remaining": "9"}, []string{"user:u1"}},
+		{"refused token: the IP pays", allowed, true, "revoked", http.StatusUnauthorized,
+			map[string]string{"X-RateLimit-Remaining": "9"}, []string{"ip:192.0.2.9"}},
+		{"no budget, no limiter", nil, false, "good", http.StatusOK,
+			map[string]string{"X-RateLimit-Limit": ""}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
