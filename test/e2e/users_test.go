@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -309,10 +310,11 @@ func TestCLIUserCreate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("user create: %v\n%s", err, out)
 	}
-	id := strings.TrimSpace(out)
-	if len(id) != 32 || strings.Contains(out, pw) {
-		t.Fatalf("output = %q, want just the id", out)
+	m0 := regexp.MustCompile(`(?m)^id:\s+(\S+)$`).FindStringSubmatch(out)
+	if m0 == nil || len(m0[1]) != 32 || strings.Contains(out, pw) {
+		t.Fatalf("output = %q, want the labelled id", out)
 	}
+	id := m0[1]
 	var m struct {
 		User struct{ ID, Role string }
 	}
