@@ -163,7 +163,8 @@ func TestMissingDatabaseSaidOnce(t *testing.T) {
 		"M9M_SERVER_HOST=127.0.0.1", fmt.Sprintf("M9M_SERVER_PORT=%d", freePort(t)),
 		"M9M_REDIS_URL="+testenv.RedisURL(), "M9M_REDIS_KEY_PREFIX="+testenv.RedisPrefix())
 	for _, args := range [][]string{
-		{"migrate", "up"}, {"migrate", "status"},
+		{"migrate", "up"},
+		{"migrate", "status"},
 		{"user", "create", "--username", "dave", "--password", "dave's long passphrase", "--role", "viewer"},
 		{"serve"},
 	} {
