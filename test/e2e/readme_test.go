@@ -1,0 +1,158 @@
+package e2e_test
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+
+	"github.com/m9m/auth/infra/config"
+	"github.com/m9m/auth/test/harness"
+)
+
+// credentialNames maps the OpenAPI security schemes to the README's words,
+// in the order the authenticator chain tries them.
+var credentialNames = []struct{ scheme, name string }{
+	{"bearerAuth", "JWT"}, {"apiKeyAuth", "API key"}, {"basicAuth", "basic"},
+}
+
+// acceptedCredentials is what an operation's security requirement accepts,
+// as the README writes it: "none" for a public operation, else the kinds.
+func acceptedCredentials(doc *openapi3.T, op *openapi3.Operation) (string, []string) {
+	reqs := doc.Security
+	if op.Security != nil {
+		reqs = *op.Security
+	}
+	var schemes []string
+	for _, r := range reqs {
+		for name := range r {
+			schemes = append(schemes, name)
+		}
+	}
+	if len(schemes) == 0 {
+		return "none", nil
+	}
+	var words []string
+	for _, c := range credentialNames {
+		if slices.Contains(schemes, c.scheme) {
+			words = append(words, c.name)
+		}
+	}
+	return strings.Join(words, ", "), schemes
+}
+
+// readmeAPIRows parses the README's API table: "METHOD path" → credentials.
+func readmeAPIRows(t *testing.T) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(data)
+	i := strings.Index(section, "\n## API\n")
+	if i < 0 {
+		t.Fatal("README has no ## API section")
+	}
+	section = section[i+1:]
+	if j := strings.Index(section[3:], "\n## "); j >= 0 {
+		section = section[:j+3]
+	}
+	spans := regexp.MustCompile("`([A-Z/]+) (/[^`]*)`")
+	rows := map[string]string{}
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cells := strings.Split(line, " | ")
+		if len(cells) < 3 {
+			t.Fatalf("README API row has no credentials column: %q", line)
+		}
+		creds := strings.TrimSpace(cells[1])
+		for _, m := range spans.FindAllStringSubmatch(strings.TrimPrefix(cells[0], "| "), -1) {
+			for _, method := range strings.Split(m[1], "/") {
+				key := method + " " + m[2]
+				if _, dup := rows[key]; dup {
+					t.Errorf("README API table lists %s twice", key)
+				}
+				rows[key] = creds
+			}
+		}
+	}
+	if len(rows) == 0 {
+		t.Fatal("README API table has no rows")
+	}
+	return rows
+}
+
+// TestReadmeAPITable: the README's API table lists exactly the operations of
+// the OpenAPI document, each with the credentials its security requirement
+// accepts; and the document's requirements agree with the route table
+// (a route that refuses API keys does not list apiKeyAuth).
+func TestReadmeAPITable(t *testing.T) {
+	t.Parallel()
+	doc := harness.LoadSpec(t).Doc
+	rows := readmeAPIRows(t)
+	want := map[string]string{}
+	schemesOf := map[string][]string{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			key := strings.ToUpper(method) + " " + path
+			want[key], schemesOf[key] = acceptedCredentials(doc, op)
+		}
+	}
+	var problems []string
+	for key, creds := range want {
+		got, ok := rows[key]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%s is missing from the README (credentials: %s)", key, creds))
+		case got != creds:
+			problems = append(problems, fmt.Sprintf("%s: README says %q, the OpenAPI document %q", key, got, creds))
+		}
+	}
+	for key := range rows {
+		if _, ok := want[key]; !ok {
+			problems = append(problems, key+" is in the README but not in the OpenAPI document")
+		}
+	}
+
+	// The route table's DenyAPIKey and the document's security agree.
+	s := harness.Start(t, harness.WithConfig(func(c *config.Config) {
+		c.Security.BasicAuth = config.BasicAuthConfig{Enabled: true, Username: "ops", Password: "basic-" + strings.Repeat("p", 16)}
+	}))
+	braces := regexp.MustCompile(`\{[^}]+\}`)
+	byTemplate := map[string]string{}
+	for key := range want {
+		byTemplate[braces.ReplaceAllString(key, "{}")] = key
+	}
+	for key, r := range s.HTTP().RouteTable() {
+		method, path, _ := strings.Cut(key, " ")
+		if method == echo.RouteNotFound {
+			continue
+		}
+		docKey, ok := byTemplate[method+" "+azParam.ReplaceAllString(path, "{}")]
+		if !ok {
+			problems = append(problems, key+": route not in the OpenAPI document")
+			continue
+		}
+		schemes := schemesOf[docKey]
+		switch {
+		case r.Public && len(schemes) > 0 && azSelfAuthenticating[key] == "":
+			problems = append(problems, fmt.Sprintf("%s: public route, but the document requires %v", key, schemes))
+		case !r.Public && len(schemes) == 0:
+			problems = append(problems, key+": protected route documented as public")
+		case !r.Public && r.DenyAPIKey == slices.Contains(schemes, "apiKeyAuth"):
+			problems = append(problems, fmt.Sprintf("%s: DenyAPIKey is %v but the document's security is %v", key, r.DenyAPIKey, schemes))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		t.Fatalf("README API table, OpenAPI document and route table disagree:\n  %s", strings.Join(problems, "\n  "))
+	}
+}
