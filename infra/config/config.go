@@ -111,6 +111,12 @@ type DatabaseConfig struct {
 	URL string `yaml:"url" secret:"dsn"`
 	// URLFile names a file holding URL, for secret stores that mount files.
 	URLFile string `yaml:"url_file"`
+	// Password authenticates to Postgres when URL carries none, so the URL
+	// can stay in plain configuration while the password comes from a
+	// secret (PasswordFile).
+	Password string `yaml:"password" secret:"true"`
+	// PasswordFile names a file holding Password.
+	PasswordFile string `yaml:"password_file"`
 	// AutoMigrate applies pending migrations when serve starts.
 	AutoMigrate bool `yaml:"auto_migrate"`
 }

@@ -33,7 +33,7 @@ func TestSchemaFilePairs(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{
-		"database.url", "redis.password", "redis.url", "security.basic_auth.password",
+		"database.password", "database.url", "redis.password", "redis.url", "security.basic_auth.password",
 		"security.bootstrap_admin.password", "security.jwt.previous_secrets", "security.jwt.secret",
 		"security.webhook_encryption_key",
 	}

@@ -21,7 +21,7 @@ import (
 
 // Open returns a configured pool. It does not connect; callers ping.
 func Open(db config.DatabaseConfig, pool config.ConnectionPoolConfig) (*sqlx.DB, error) {
-	conn, err := sqlx.Open("postgres", db.URL)
+	conn, err := sqlx.Open("postgres", withPassword(db.URL, db.Password))
 	if err != nil {
 		// lib/pq's parse errors can echo the DSN; keep it out of the message.
 		return nil, fmt.Errorf("database.url: invalid Postgres URL")
@@ -31,6 +31,35 @@ func Open(db config.DatabaseConfig, pool config.ConnectionPoolConfig) (*sqlx.DB,
 	conn.SetConnMaxLifetime(pool.MaxLifetime)
 	conn.SetConnMaxIdleTime(5 * time.Minute)
 	return conn, nil
+}
+
+// withPassword adds database.password to a DSN that carries none (a URL
+// without one, or a key=value DSN without password=); a DSN's own password
+// wins, as redis.password defers to the one in redis.url.
+func withPassword(dsn, password string) string {
+	if password == "" {
+		return dsn
+	}
+	if !strings.Contains(dsn, "://") {
+		if strings.Contains(dsn, "password=") {
+			return dsn
+		}
+		quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(password)
+		return strings.TrimSpace(dsn) + " password='" + quoted + "'"
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn // sqlx.Open reports it, without quoting the DSN
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			return dsn
+		}
+		u.User = url.UserPassword(u.User.Username(), password)
+	} else {
+		u.User = url.UserPassword("", password)
+	}
+	return u.String()
 }
 
 // Ping connects once and says what is wrong when it cannot: a database
