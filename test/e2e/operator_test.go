@@ -18,7 +18,9 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"go.uber.org/fx"
 
+	"github.com/m9m/auth/cmd/m9m/app"
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/test/harness"
 	"github.com/m9m/auth/test/testenv"
@@ -342,4 +344,35 @@ func TestHealthcheckFollowsTLS(t *testing.T) {
 	if !strings.Contains(out, "not the one in server.tls.cert_file") {
 		t.Errorf("healthcheck with another certificate: %q", out)
 	}
+}
+
+// TestBootstrapPasswordOnlyForFirstStart: on an empty database the start
+// fails, naming the key, until the bootstrap password is set; once the
+// admin exists, instances start without it.
+func TestBootstrapPasswordOnlyForFirstStart(t *testing.T) {
+	t.Parallel()
+	dbURL := freshDatabase(t, "bootpw")
+	cfg := harness.TestConfig(t)
+	cfg.Database.URL = dbURL
+	cfg.Security.BootstrapAdmin.Password = ""
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	fxApp := fx.New(app.Options(cfg), fx.NopLogger)
+	err := fxApp.Start(ctx)
+	if err == nil {
+		_ = fxApp.Stop(ctx)
+		t.Fatal("started on an empty database without a bootstrap password")
+	}
+	if !strings.Contains(err.Error(), "security.bootstrap_admin.password is required while no user exists") {
+		t.Fatalf("start error %v, want it to name the missing password", err)
+	}
+
+	first := harness.Start(t, harness.WithConfig(func(c *config.Config) { c.Database.URL = dbURL }))
+	password := first.AdminPassword()
+	first.Stop(t)
+	later := harness.Start(t, harness.WithConfig(func(c *config.Config) {
+		c.Database.URL = dbURL
+		c.Security.BootstrapAdmin.Password = ""
+	}))
+	later.Login(t, harness.AdminUsername, password)
 }
