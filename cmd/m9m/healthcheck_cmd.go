@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -77,10 +76,10 @@ func probe(ctx context.Context, srv config.ServerConfig, path string) (int, erro
 			// not name, so the name is not checked; instead the certificate
 			// must be exactly the configured one.
 			InsecureSkipVerify: true, //nolint:gosec // replaced by the pin below
-			VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-				if len(raw) > 0 {
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) > 0 {
 					for _, p := range pinned {
-						if bytes.Equal(raw[0], p) {
+						if bytes.Equal(cs.PeerCertificates[0].Raw, p) {
 							return nil
 						}
 					}
