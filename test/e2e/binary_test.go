@@ -162,13 +162,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
 	adminPassword := "drain-test-password-123"
-	env := binEnv(
-		"M9M_SECURITY_JWT_SECRET="+goodSecret,
-		"M9M_DATABASE_URL="+testenv.DatabaseURL(t),
-		"M9M_REDIS_URL="+testenv.RedisURL(),
-		"M9M_REDIS_KEY_PREFIX="+testenv.RedisPrefix(),
-		"M9M_SERVER_HOST=127.0.0.1",
-		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
+	env := serveEnv(t, port,
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_USERNAME=drainadmin",
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD="+adminPassword,
 		"M9M_PERFORMANCE_RATE_LIMIT_ENABLED=false",
