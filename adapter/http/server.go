@@ -63,6 +63,7 @@ type Server struct {
 	log      *zap.Logger
 	ln       net.Listener
 	table    map[string]Route
+	conns    *connTracker
 	// inFlight counts requests being served; drained is how many were in
 	// flight when Stop began and were all answered before it returned.
 	inFlight atomic.Int64
@@ -123,9 +124,10 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 			e.Add(r.Method, r.Path, g.wrap(r))
 		}
 	}
-	s := &Server{echo: e, settings: st, log: log, table: table}
+	s := &Server{echo: e, settings: st, log: log, table: table, conns: newConnTracker()}
 	s.http = &http.Server{
 		Handler:           http.HandlerFunc(s.serveCounted),
+		ConnState:         s.conns.track,
 		ReadTimeout:       st.ReadTimeout,
 		ReadHeaderTimeout: st.ReadHeaderTimeout,
 		WriteTimeout:      st.WriteTimeout,
@@ -164,6 +166,8 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 // Stop drains in-flight requests, bounded by the shutdown timeout.
+// Connections that never sent a request are closed after silentConnGrace
+// instead of being waited for (see silentConnGrace).
 func (s *Server) Stop(ctx context.Context) error {
 	if s.settings.ShutdownTimeout > 0 {
 		var cancel context.CancelFunc
@@ -172,6 +176,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	inFlight := s.inFlight.Load()
 	s.log.Info("http server draining", zap.Int64("in_flight", inFlight))
+	stopReaper := make(chan struct{})
+	go s.conns.reapSilent(stopReaper, silentConnGrace, 100*time.Millisecond)
+	defer close(stopReaper)
 	if err := s.http.Shutdown(ctx); err != nil {
 		_ = s.http.Close()
 		return fmt.Errorf("drain http server: %w", err)
