@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -154,5 +155,64 @@ func TestReadmeAPITable(t *testing.T) {
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		t.Fatalf("README API table, OpenAPI document and route table disagree:\n  %s", strings.Join(problems, "\n  "))
+	}
+}
+
+// TestDocumentedCredentialsAreAccepted asks every protected operation once
+// with each credential kind of the same admin: a kind the document (and so
+// the README) lists is neither 401 nor 403, a kind it does not list is
+// refused (401 or 403). Bodies are empty objects, so most writes answer 400:
+// what matters is that the caller got past authentication and the guard.
+func TestDocumentedCredentialsAreAccepted(t *testing.T) {
+	t.Parallel()
+	basicPassword := "basic-" + strings.Repeat("q", 16)
+	s := harness.Start(t, harness.WithConfig(func(c *config.Config) {
+		// The basic credential names the admin user, so that it may own keys.
+		c.Security.BasicAuth = config.BasicAuthConfig{Enabled: true, Username: harness.AdminUsername, Password: basicPassword}
+	}))
+	r := s.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/api-keys", Bearer: s.AdminToken(t), Body: map[string]any{"name": "readme-probe"}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create API key: %d %s", r.Status, r.Body)
+	}
+	var key struct {
+		Key string `json:"key"`
+	}
+	r.JSON(t, &key)
+
+	doc := harness.LoadSpec(t).Doc
+	braces := regexp.MustCompile(`\{[^}]+\}`)
+	var problems []string
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			creds, _ := acceptedCredentials(doc, op)
+			if creds == "none" {
+				continue
+			}
+			for _, kind := range credentialNames {
+				req := harness.Req{Method: strings.ToUpper(method), Path: braces.ReplaceAllString(path, "x"), Body: "{}"}
+				switch kind.name {
+				case "JWT":
+					req.Bearer = s.AdminToken(t) // fresh: logout and refresh consume theirs
+				case "API key":
+					req.APIKey = key.Key
+				case "basic":
+					req.Basic = [2]string{harness.AdminUsername, basicPassword}
+				}
+				if req.Method == http.MethodGet || req.Method == http.MethodDelete {
+					req.Body = nil
+				}
+				got := s.DoRaw(t, req)
+				refused := got.Status == http.StatusUnauthorized || got.Status == http.StatusForbidden
+				listed := slices.Contains(strings.Split(creds, ", "), kind.name)
+				if listed == refused {
+					problems = append(problems, fmt.Sprintf("%s %s with %s: %d %s (documented credentials: %s)",
+						req.Method, path, kind.name, got.Status, got.Code(), creds))
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		t.Fatalf("documented credentials differ from what the service accepts:\n  %s", strings.Join(problems, "\n  "))
 	}
 }
