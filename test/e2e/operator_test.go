@@ -26,20 +26,6 @@ import (
 	"github.com/m9m/auth/test/testenv"
 )
 
-// serveEnv is the clean environment of a `m9m serve` on 127.0.0.1:port
-// against the package database and a fresh Redis prefix, plus extra.
-func serveEnv(t *testing.T, port int, extra ...string) []string {
-	t.Helper()
-	return binEnv(append([]string{
-		"M9M_SECURITY_JWT_SECRET=" + goodSecret,
-		"M9M_DATABASE_URL=" + testenv.DatabaseURL(t),
-		"M9M_REDIS_URL=" + testenv.RedisURL(),
-		"M9M_REDIS_KEY_PREFIX=" + testenv.RedisPrefix(),
-		"M9M_SERVER_HOST=127.0.0.1",
-		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
-	}, extra...)...)
-}
-
 // wantExit fails unless err is a non-zero exit of the binary.
 func wantExit(t *testing.T, args []string, out string, err error) {
 	t.Helper()

@@ -16,8 +16,10 @@ import (
 )
 
 // AuditModule wires the audit trail (contract §9): the Postgres store, the
-// background writer every feature records through (port.AuditLog), the
-// admin listing and its route.
+// background writer that takes the events recording no change (failed
+// logins, throttling, refused credentials: port.AuditLog), the admin listing
+// and its route. Events of changes are written by the stores, in the
+// change's transaction (see port.AuditStore); countAudited counts them.
 //
 // Shutdown order matters: the writer must flush after the HTTP server has
 // drained (requests still record events) and before the Postgres pool
@@ -52,8 +54,8 @@ func newAuditWriter(lc fx.Lifecycle, store port.AuditStore, clock port.Clock, cf
 	return w
 }
 
-// auditReporter logs and counts (m9m_audit_events_dropped_total) lost audit
-// events: they are never lost silently. m is nil when metrics are off.
+// auditReporter logs and counts lost audit events: they are never lost
+// silently.
 func auditReporter(log *zap.Logger, m *metrics.Metrics) audit.Reporter {
 	return audit.ReporterFunc(func(count, total uint64, cause error) {
 		reason, label := "insert failed", metrics.AuditDropInsertFailed
@@ -61,7 +63,7 @@ func auditReporter(log *zap.Logger, m *metrics.Metrics) audit.Reporter {
 		case errors.Is(cause, audit.ErrQueueFull):
 			reason, label = "queue full", metrics.AuditDropQueueFull
 		case errors.Is(cause, audit.ErrStopped):
-			reason, label = "recorded after shutdown", metrics.AuditDropAfterStop
+			reason, label = "recorded after shutdown", metrics.AuditDropStopped
 		}
 		m.AuditDropped(label, count)
 		log.Error("audit events dropped",
@@ -70,4 +72,38 @@ func auditReporter(log *zap.Logger, m *metrics.Metrics) audit.Reporter {
 			zap.String("reason", reason),
 			zap.Error(cause))
 	})
+}
+
+// The count* helpers wrap the stores the use cases write through, so the
+// audit events committed with their changes are counted
+// (m9m_audit_events_durable_total) when metrics are on. They wrap where the
+// use cases are built rather than with fx.Decorate, which allows one
+// decoration per type and is the tests' to use.
+
+func countUsers(s port.UserStore, m *metrics.Metrics) port.UserStore {
+	if m == nil {
+		return s
+	}
+	return metrics.CountingUserStore{UserStore: s, Metrics: m}
+}
+
+func countSessions(s port.SessionStore, m *metrics.Metrics) port.SessionStore {
+	if m == nil {
+		return s
+	}
+	return metrics.CountingSessionStore{SessionStore: s, Metrics: m}
+}
+
+func countKeys(s port.APIKeyStore, m *metrics.Metrics) port.APIKeyStore {
+	if m == nil {
+		return s
+	}
+	return metrics.CountingAPIKeyStore{APIKeyStore: s, Metrics: m}
+}
+
+func countWorkflows(s port.WorkflowStore, m *metrics.Metrics) port.WorkflowStore {
+	if m == nil {
+		return s
+	}
+	return metrics.CountingWorkflowStore{WorkflowStore: s, Metrics: m}
 }

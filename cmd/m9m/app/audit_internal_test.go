@@ -66,8 +66,8 @@ func TestDroppedAuditEventsAreCounted(t *testing.T) {
 	if got := dropped(metrics.AuditDropInsertFailed); got != 2 {
 		t.Errorf("insert_failed = %v, want 2", got)
 	}
-	if got := dropped(metrics.AuditDropAfterStop); got != 1 {
-		t.Errorf("after_shutdown = %v, want 1", got)
+	if got := dropped(metrics.AuditDropStopped); got != 1 {
+		t.Errorf("stopped = %v, want 1", got)
 	}
 	if n := logs.FilterMessage("audit events dropped").Len(); n != 3 {
 		t.Errorf("%d log lines about dropped events, want 3 (one per report)", n)
