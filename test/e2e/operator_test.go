@@ -26,6 +26,16 @@ import (
 	"github.com/m9m/auth/test/testenv"
 )
 
+// createdUserID returns the id `m9m user create` printed on its "id:" line.
+func createdUserID(t *testing.T, out string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^id:\s+([0-9a-f]{32})$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("user create output %q has no id: line", out)
+	}
+	return m[1]
+}
+
 // wantExit fails unless err is a non-zero exit of the binary.
 func wantExit(t *testing.T, args []string, out string, err error) {
 	t.Helper()
@@ -144,9 +154,7 @@ func TestDatabaseCommandsNeedNoJWTSecret(t *testing.T) {
 			t.Errorf("output lacks %q: %q", want, out)
 		}
 	}
-	if !regexp.MustCompile(`(?m)^id:\s+[0-9a-f]{32}$`).MatchString(out) {
-		t.Errorf("output lacks a labelled id: %q", out)
-	}
+	createdUserID(t, out)
 	if strings.Contains(out, "passphrase") {
 		t.Errorf("output shows the password: %q", out)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -310,11 +309,10 @@ func TestCLIUserCreate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("user create: %v\n%s", err, out)
 	}
-	m0 := regexp.MustCompile(`(?m)^id:\s+(\S+)$`).FindStringSubmatch(out)
-	if m0 == nil || len(m0[1]) != 32 || strings.Contains(out, pw) {
-		t.Fatalf("output = %q, want the labelled id", out)
+	id := createdUserID(t, out)
+	if strings.Contains(out, pw) {
+		t.Fatalf("output = %q shows the password", out)
 	}
-	id := m0[1]
 	var m struct {
 		User struct{ ID, Role string }
 	}
