@@ -22,4 +22,6 @@ make_secret jwt_secret -base64 48
 # Needed only while the database has no user: once the admin exists the file
 # may be emptied (: > secrets/bootstrap_admin_password).
 make_secret bootstrap_admin_password -base64 24
+# Seals hmac webhook secrets; rotating it means resealing them (README).
+make_secret webhook_encryption_key -base64 48
 echo "bootstrap admin password: secrets/bootstrap_admin_password" >&2

@@ -34,6 +34,8 @@ func newRootCmd() *cobra.Command {
 		newMigrateCmd(flags),
 		newConfigCmd(flags),
 		newUserCmd(flags),
+		newPurgeCmd(flags),
+		newWebhooksCmd(flags),
 		newVersionCmd(),
 		newHealthcheckCmd(flags),
 	)

@@ -33,6 +33,7 @@ var secretFiles = map[string]string{
 	"postgres_password":        "0123456789abcdef0123456789abcdef0123456789abcdef",
 	"jwt_secret":               "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4+/",
 	"bootstrap_admin_password": "Zm9vYmFyYmF6cXV4Zm9vYmFy",
+	"webhook_encryption_key":   "d2ViaG9vay1rZXktZm9yLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY=",
 }
 
 // envExample returns the variables of .env.example as written.
@@ -287,7 +288,7 @@ func TestSecretsAreFilesNotEnvironment(t *testing.T) {
 			t.Errorf("%s does not exclude secrets/", f)
 		}
 	}
-	uses := map[string][]string{"app": {"postgres_password", "jwt_secret", "bootstrap_admin_password"}, "postgres": {"postgres_password"}}
+	uses := map[string][]string{"app": {"postgres_password", "jwt_secret", "bootstrap_admin_password", "webhook_encryption_key"}, "postgres": {"postgres_password"}}
 	for svc, want := range uses {
 		var got []string
 		for _, s := range p.Services[svc].Secrets {
