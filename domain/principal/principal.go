@@ -19,6 +19,9 @@ const (
 	MethodJWT    Method = "jwt"
 	MethodAPIKey Method = "api_key"
 	MethodBasic  Method = "basic"
+	// MethodSession is a session token carried by the browser console's
+	// httpOnly cookie instead of the Authorization header (contract §4a).
+	MethodSession Method = "session"
 )
 
 // Principal is an authenticated caller.
@@ -49,6 +52,13 @@ type Principal struct {
 // Can reports whether the principal holds permission p.
 func (p Principal) Can(perm user.Permission) bool {
 	return slices.Contains(p.Permissions, perm)
+}
+
+// HasSession reports whether the principal is a session token, carried
+// as a bearer header or in the console's cookie: the callers that can log
+// out, list and end sessions and change their password.
+func (p Principal) HasSession() bool {
+	return (p.Method == MethodJWT || p.Method == MethodSession) && p.SessionID != "" && p.TokenID != ""
 }
 
 // IsAdmin reports whether the principal acts with the admin role.
