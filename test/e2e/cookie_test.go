@@ -209,16 +209,20 @@ func TestCookieCSRF(t *testing.T) {
 		t.Fatalf("cookie GET cross-site: %d %s", r.Status, r.Body)
 	}
 	// Bearer clients are unaffected by browser headers.
-	r := s.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/api-keys", Body: body, Bearer: bearer,
-		Headers: map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"}})
+	r := s.Do(t, harness.Req{
+		Method: http.MethodPost, Path: "/api/v1/api-keys", Body: body, Bearer: bearer,
+		Headers: map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"},
+	})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("bearer with cross-site headers: %d %s", r.Status, r.Body)
 	}
 	// Login CSRF: a cross-site or same-site page cannot log the visitor in.
 	for _, site := range []string{"cross-site", "same-site"} {
-		r := s.DoRaw(t, harness.Req{Method: http.MethodPost, Path: loginPath,
+		r := s.DoRaw(t, harness.Req{
+			Method: http.MethodPost, Path: loginPath,
 			Body:    map[string]string{"username": name, "password": pw, "session": "cookie"},
-			Headers: map[string]string{"Sec-Fetch-Site": site}})
+			Headers: map[string]string{"Sec-Fetch-Site": site},
+		})
 		if r.Status != http.StatusForbidden || ckSessionCookie(t, r) != nil {
 			t.Errorf("login from a %s page: %d %s, want 403 and no cookie", site, r.Status, r.Body)
 		}

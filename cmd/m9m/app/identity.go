@@ -43,6 +43,7 @@ var IdentityModule = fx.Options(
 		fx.Annotate(newBearerAuthenticator, fx.As(new(authn.Authenticator)), fx.ResultTags(`name:"bearer"`)),
 		fx.Annotate(newAuthRoutes, fx.ResultTags(`group:"routes"`)),
 		fx.Annotate(httpapi.UsersRoutes, fx.ResultTags(`group:"routes"`)),
+		fx.Annotate(httpapi.ConsoleRoutes, fx.ResultTags(`group:"routes"`)),
 	),
 	fx.Invoke(bootstrapAdmin),
 )
