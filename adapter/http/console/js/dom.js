@@ -25,8 +25,14 @@ export function field(id, label, attrs = {}) {
   return [h("label", { for: id }, label), input];
 }
 
-/** A horizontally scrolling table with a caption for screen readers. */
+/**
+ * A table with a caption for screen readers. Each cell also carries its
+ * column's name (data-label), which a phone shows when rows become cards.
+ */
 export function table(caption, headers, rows) {
+  for (const row of rows) {
+    [...row.children].forEach((td, i) => td.setAttribute("data-label", headers[i] || ""));
+  }
   return h("div", { class: "table" },
     h("table", {},
       h("caption", { class: "muted" }, caption),
