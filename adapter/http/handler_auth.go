@@ -15,8 +15,18 @@ import (
 
 // authHandlers serve /api/v1/auth/*: sessions, who am I, password change.
 type authHandlers struct {
-	svc   *auth.Service
-	chain *authn.Chain
+	svc     *auth.Service
+	chain   *authn.Chain
+	devices *DeviceCookies // nil: no device cookies
+}
+
+// AuthOption adjusts the session endpoints.
+type AuthOption func(*authHandlers)
+
+// WithDeviceCookies makes cookie-session logins mark the browser with a
+// signed device cookie (see DeviceCookies).
+func WithDeviceCookies(d *DeviceCookies) AuthOption {
+	return func(h *authHandlers) { h.devices = d }
 }
 
 // AuthRoutes declares the session endpoints. With JWT disabled only
@@ -30,8 +40,11 @@ type authHandlers struct {
 // the same token (the winner has already revoked it), which must instead
 // get the same successor within the grace (contract §4). The use case
 // checks the signature, the session and the denylist itself.
-func AuthRoutes(svc *auth.Service, chain *authn.Chain, jwtEnabled bool) Routes {
+func AuthRoutes(svc *auth.Service, chain *authn.Chain, jwtEnabled bool, opts ...AuthOption) Routes {
 	h := &authHandlers{svc: svc, chain: chain}
+	for _, o := range opts {
+		o(h)
+	}
 	rs := Routes{
 		{Method: http.MethodGet, Path: "/api/v1/auth/me", Handler: h.me, AnyAuthenticated: true},
 	}
@@ -136,6 +149,9 @@ func (h *authHandlers) login(c echo.Context) error {
 	default:
 		return domain.InvalidField("session", `must be "token" or "cookie"`)
 	}
+	// The browser's proven device, if any (TODO(issue 10): hand it to the
+	// throttle as principal.Client.Device once that field exists).
+	device := h.devices.Verify(c.Request().Header)
 	res, err := h.svc.Login(c.Request().Context(), auth.LoginInput{Username: req.Username, Password: req.Password, Client: ClientOf(c)})
 	if err != nil {
 		return err
@@ -147,6 +163,7 @@ func (h *authHandlers) login(c echo.Context) error {
 	if cookie {
 		setSessionCookie(c, res.Token.Token, res.ExpiresAt, time.Now())
 		body.Token = ""
+		h.devices.Issue(c, device)
 	}
 	return c.JSON(http.StatusOK, body)
 }

@@ -176,14 +176,29 @@ func evalJS[T any](b *tab, expr string) T {
 
 func sel(testid string) chromedp.CSS { return chromedp.CSS(`[data-testid="` + testid + `"]`) }
 
-func (b *tab) click(testid string)            { b.t.Helper(); b.do(chromedp.Click(sel(testid))) }
-func (b *tab) typeInto(testid, text string)   { b.t.Helper(); b.do(chromedp.SendKeys(sel(testid), text)) }
-func (b *tab) count(css string) int           { b.t.Helper(); return evalJS[int](b, `document.querySelectorAll('`+css+`').length`) }
-func (b *tab) textOf(testid string) string    { b.t.Helper(); return evalJS[string](b, `document.querySelector('[data-testid="`+testid+`"]')?.textContent ?? ""`) }
-func (b *tab) visible(id string) bool         { b.t.Helper(); return evalJS[bool](b, `!document.getElementById('`+id+`').hidden`) }
-func (b *tab) waitVisible(id string)          { b.t.Helper(); b.waitJS(`!document.getElementById('` + id + `').hidden`) }
-func (b *tab) waitRows(testid string, n int)  { b.t.Helper(); b.waitJS(fmt.Sprintf(`document.querySelectorAll('[data-testid="%s"]').length === %d`, testid, n)) }
-func (b *tab) navigate(url string)            { b.t.Helper(); b.do(chromedp.Navigate(url)) }
+func (b *tab) click(testid string)          { b.t.Helper(); b.do(chromedp.Click(sel(testid))) }
+func (b *tab) typeInto(testid, text string) { b.t.Helper(); b.do(chromedp.SendKeys(sel(testid), text)) }
+func (b *tab) count(css string) int {
+	b.t.Helper()
+	return evalJS[int](b, `document.querySelectorAll('`+css+`').length`)
+}
+func (b *tab) textOf(testid string) string {
+	b.t.Helper()
+	return evalJS[string](b, `document.querySelector('[data-testid="`+testid+`"]')?.textContent ?? ""`)
+}
+func (b *tab) visible(id string) bool {
+	b.t.Helper()
+	return evalJS[bool](b, `!document.getElementById('`+id+`').hidden`)
+}
+func (b *tab) waitVisible(id string) {
+	b.t.Helper()
+	b.waitJS(`!document.getElementById('` + id + `').hidden`)
+}
+func (b *tab) waitRows(testid string, n int) {
+	b.t.Helper()
+	b.waitJS(fmt.Sprintf(`document.querySelectorAll('[data-testid="%s"]').length === %d`, testid, n))
+}
+func (b *tab) navigate(url string) { b.t.Helper(); b.do(chromedp.Navigate(url)) }
 func (b *tab) signIn(username, password string) {
 	b.t.Helper()
 	b.waitVisible("signin")

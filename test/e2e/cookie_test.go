@@ -318,3 +318,73 @@ func TestCookieRefreshRacesAndLogout(t *testing.T) {
 		}
 	}
 }
+
+// ckDeviceCookie returns the answer's device cookie, if any.
+func ckDeviceCookie(t *testing.T, r *harness.Response) *http.Cookie {
+	t.Helper()
+	for _, line := range r.Header.Values("Set-Cookie") {
+		if ck, err := http.ParseSetCookie(line); err == nil && ck.Name == httpapi.DeviceCookieName {
+			if !ck.HttpOnly || !ck.Secure || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/" || ck.MaxAge < 30*24*3600 {
+				t.Fatalf("device cookie attributes: %q", line)
+			}
+			return ck
+		}
+	}
+	return nil
+}
+
+// TestDeviceCookie: a console login marks the browser with a long-lived,
+// signed device cookie that is no credential; the next login from that
+// browser keeps the same device; logout leaves it.
+func TestDeviceCookie(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t)
+	admin := s.AdminToken(t)
+	_, name, pw := s.CreateUser(t, admin, "viewer")
+	login := func(cookie string) *harness.Response {
+		h := map[string]string{"Sec-Fetch-Site": "same-origin"}
+		if cookie != "" {
+			h["Cookie"] = cookie
+		}
+		r := s.Do(t, harness.Req{
+			Method: http.MethodPost, Path: loginPath, Headers: h,
+			Body: map[string]string{"username": name, "password": pw, "session": "cookie"},
+		})
+		if r.Status != http.StatusOK {
+			t.Fatalf("cookie login: %d %s", r.Status, r.Body)
+		}
+		return r
+	}
+	r := login("")
+	dev := ckDeviceCookie(t, r)
+	if dev == nil {
+		t.Fatalf("no device cookie: %v", r.Header.Values("Set-Cookie"))
+	}
+	sess := ckSessionCookie(t, r)
+	if strings.Contains(dev.Value, sess.Value) || strings.Contains(dev.Value, name) {
+		t.Fatalf("the device cookie carries the session or the user: %q", dev.Value)
+	}
+	id := strings.Split(dev.Value, ".")[1]
+	// Renewed on the next login, same device.
+	again := ckDeviceCookie(t, login(httpapi.DeviceCookieName+"="+dev.Value))
+	if again == nil || strings.Split(again.Value, ".")[1] != id {
+		t.Fatalf("the next login changed the device: %v → %v", dev, again)
+	}
+	// A forged one is replaced by a fresh device.
+	forged := ckDeviceCookie(t, login(httpapi.DeviceCookieName+"=v1."+id+".1.AAAA"))
+	if forged == nil || strings.Split(forged.Value, ".")[1] == id {
+		t.Fatalf("a forged device cookie kept its device: %v", forged)
+	}
+	// It is no credential.
+	if r := s.DoRaw(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/auth/me", Headers: map[string]string{"Cookie": httpapi.DeviceCookieName + "=" + dev.Value}}); r.Status != http.StatusUnauthorized {
+		t.Fatalf("device cookie alone: %d, want 401", r.Status)
+	}
+	// Token logins (API clients) get none; logout does not clear it.
+	if r := s.Do(t, harness.Req{Method: http.MethodPost, Path: loginPath, Body: map[string]string{"username": name, "password": pw}}); ckDeviceCookie(t, r) != nil {
+		t.Fatal("a token login set a device cookie")
+	}
+	r = s.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Headers: ckHeaders(sess, "Content-Type", "application/json")})
+	if r.Status != http.StatusNoContent || ckDeviceCookie(t, r) != nil {
+		t.Fatalf("logout: %d %v", r.Status, r.Header.Values("Set-Cookie"))
+	}
+}

@@ -152,8 +152,18 @@ func newUsersService(p usersServiceParams) *users.Service {
 	return users.New(users.Deps{Users: p.Users, Lister: p.Lister, Hasher: p.Hasher, Revoker: p.Auth.Revoker(), Audit: p.Audit, Clock: p.Clock})
 }
 
-func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig) httpapi.Routes {
-	return httpapi.AuthRoutes(svc, chain, cfg.Enabled)
+// newAuthRoutes serves the session endpoints; console logins mark their
+// browser with a device cookie keyed from the JWT secrets.
+func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig, clock port.Clock) httpapi.Routes {
+	if !cfg.Enabled {
+		return httpapi.AuthRoutes(svc, chain, false)
+	}
+	prev := make([][]byte, 0, len(cfg.PreviousSecrets))
+	for _, s := range cfg.PreviousSecrets {
+		prev = append(prev, []byte(s))
+	}
+	devices := httpapi.NewDeviceCookies([]byte(cfg.Secret), prev, 0, clock.Now)
+	return httpapi.AuthRoutes(svc, chain, true, httpapi.WithDeviceCookies(devices))
 }
 
 // newDenylist is the Redis token denylist, shared by every instance.
