@@ -65,26 +65,22 @@ func isSafeMethod(m string) bool {
 // script ever reads it), Secure, SameSite=Strict, Path=/, living exactly
 // as long as the token.
 func setSessionCookie(c echo.Context, token string, expires, now time.Time) {
-	ck := sessionCookie(token)
-	ck.Expires = expires.UTC()
-	ck.MaxAge = max(int(expires.Sub(now).Seconds()), 1)
-	c.SetCookie(ck)
+	c.SetCookie(sessionCookie(token, max(int(expires.Sub(now).Seconds()), 1), expires.UTC()))
 }
 
 // clearSessionCookie tells the browser to drop its session cookie
 // (Max-Age=0, same attributes, so the browser matches it).
 func clearSessionCookie(c echo.Context) {
-	ck := sessionCookie("")
-	ck.MaxAge = -1 // net/http writes Max-Age=0
-	ck.Expires = time.Unix(0, 0).UTC()
-	c.SetCookie(ck)
+	c.SetCookie(sessionCookie("", -1, time.Unix(0, 0).UTC())) // net/http writes Max-Age=0 for -1
 }
 
-func sessionCookie(value string) *http.Cookie {
+func sessionCookie(value string, maxAge int, expires time.Time) *http.Cookie {
 	return &http.Cookie{
 		Name:     SessionCookieName,
 		Value:    value,
 		Path:     "/",
+		MaxAge:   maxAge,
+		Expires:  expires,
 		Secure:   true,
 		HttpOnly: true,
 		SameSite: http.SameSiteStrictMode,
