@@ -55,6 +55,15 @@ func ckSessionCookie(t *testing.T, r *harness.Response) *http.Cookie {
 	return found
 }
 
+// ckStart starts a server with a user of role signed in by cookie.
+func ckStart(t *testing.T, role string) (s *harness.Server, admin, name, pw string, ck *http.Cookie) {
+	t.Helper()
+	s = harness.Start(t)
+	admin = s.AdminToken(t)
+	_, name, pw = s.CreateUser(t, admin, role)
+	return s, admin, name, pw, ckLogin(t, s, name, pw)
+}
+
 func ckHeaders(ck *http.Cookie, extra ...string) map[string]string {
 	h := map[string]string{"Cookie": ck.Name + "=" + ck.Value}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -86,10 +95,7 @@ func ckKeyCount(t *testing.T, s *harness.Server, bearer string) int {
 // cookie.
 func TestCookieSessionIsASession(t *testing.T) {
 	t.Parallel()
-	s := harness.Start(t)
-	admin := s.AdminToken(t)
-	_, name, pw := s.CreateUser(t, admin, "editor")
-	ck := ckLogin(t, s, name, pw)
+	s, admin, _, _, ck := ckStart(t, "editor")
 	if ck.MaxAge <= 0 {
 		t.Fatalf("session cookie Max-Age = %d, want the token lifetime", ck.MaxAge)
 	}
@@ -140,10 +146,7 @@ func TestCookieSessionIsASession(t *testing.T) {
 // Bearer clients are unaffected by the same headers.
 func TestCookieCSRF(t *testing.T) {
 	t.Parallel()
-	s := harness.Start(t)
-	admin := s.AdminToken(t)
-	_, name, pw := s.CreateUser(t, admin, "editor")
-	ck := ckLogin(t, s, name, pw)
+	s, _, name, pw, ck := ckStart(t, "editor")
 	bearer := s.Login(t, name, pw)
 	host := strings.TrimPrefix(s.URL, "http://")
 	otherPort := "http://" + strings.Split(host, ":")[0] + ":1"
@@ -234,10 +237,7 @@ func TestCookieCSRF(t *testing.T) {
 // clears the cookie and a copied value is dead.
 func TestCookieRefreshRacesAndLogout(t *testing.T) {
 	t.Parallel()
-	s := harness.Start(t)
-	admin := s.AdminToken(t)
-	_, name, pw := s.CreateUser(t, admin, "viewer")
-	ck := ckLogin(t, s, name, pw)
+	s, _, name, pw, ck := ckStart(t, "viewer")
 
 	const tabs = 4
 	values := make([]string, tabs)
