@@ -54,6 +54,7 @@ func endOtherSessions(t *testing.T, s *harness.Server, bearer string) {
 // the page, CSRF attempts from real pages of another port and another host
 // name, password change, sign out; and no page error or CSP violation.
 func TestConsoleInChromium(t *testing.T) {
+	t.Parallel() // its own tab; the one browser is shared
 	s := harness.Start(t)
 	admin := s.AdminToken(t)
 	_, name, pw := s.CreateUser(t, admin, "admin")
@@ -267,6 +268,7 @@ func TestConsoleInChromium(t *testing.T) {
 // the console stays signed in well past several lifetimes, because it
 // refreshes the cookie before it expires.
 func TestConsoleRefreshesBeforeExpiry(t *testing.T) {
+	t.Parallel()
 	s := harness.Start(t, harness.WithConfig(func(c *config.Config) {
 		c.Security.JWT.Expiration = 4 * time.Second
 		c.Security.JWT.Leeway = time.Second
