@@ -57,6 +57,13 @@ func checkBrowserRequest(r *http.Request) error {
 	return nil
 }
 
+// scriptRequest reports whether a page's script sent r (fetch or XHR), as
+// opposed to a navigation or a non-browser client.
+func scriptRequest(r *http.Request) bool {
+	m := r.Header.Get("Sec-Fetch-Mode")
+	return m != "" && m != "navigate"
+}
+
 func isSafeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/test/harness"
 )
 
@@ -76,5 +77,25 @@ func TestConsoleIsServedWithItsOwnCSP(t *testing.T) {
 	r := s.Do(t, harness.Req{Method: http.MethodGet, Path: "/health"})
 	if csp := r.Header.Get("Content-Security-Policy"); csp != "default-src 'none'; frame-ancestors 'none'" {
 		t.Fatalf("API CSP changed: %q", csp)
+	}
+}
+
+// TestNoBasicChallengeToScripts: with basic auth on, a 401 to a page's
+// script carries no Basic challenge (the browser would put its own
+// password dialog over the console); other clients still get it.
+func TestNoBasicChallengeToScripts(t *testing.T) {
+	t.Parallel()
+	s := harness.Start(t, harness.WithConfig(func(c *config.Config) {
+		c.Security.BasicAuth = config.BasicAuthConfig{Enabled: true, Username: "ops", Password: "basic-" + strings.Repeat("q", 16)}
+	}))
+	for _, tc := range []struct {
+		mode      string
+		wantBasic bool
+	}{{"", true}, {"navigate", true}, {"cors", false}, {"same-origin", false}} {
+		r := s.DoRaw(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/auth/me", Headers: map[string]string{"Sec-Fetch-Mode": tc.mode}})
+		got := r.Header.Get("WWW-Authenticate")
+		if r.Status != http.StatusUnauthorized || strings.Contains(got, "Basic") != tc.wantBasic || !strings.Contains(got, "Bearer") {
+			t.Errorf("Sec-Fetch-Mode %q: %d WWW-Authenticate %q, want Basic offered: %v", tc.mode, r.Status, got, tc.wantBasic)
+		}
 	}
 }
