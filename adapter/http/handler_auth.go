@@ -20,6 +20,15 @@ type authHandlers struct {
 	devices *DeviceCookies // nil: no device cookies
 }
 
+// now is the sessions' clock (the one token expiries come from), so a
+// cookie's Max-Age is exactly its token's remaining life.
+func (h *authHandlers) now() time.Time {
+	if h.svc != nil && h.svc.Clock != nil {
+		return h.svc.Clock.Now()
+	}
+	return time.Now()
+}
+
 // AuthOption adjusts the session endpoints.
 type AuthOption func(*authHandlers)
 
@@ -161,7 +170,7 @@ func (h *authHandlers) login(c echo.Context) error {
 		User:          authUserBody{ID: res.User.ID, Username: res.User.Username, Role: res.User.Role},
 	}
 	if cookie {
-		setSessionCookie(c, res.Token.Token, res.ExpiresAt, time.Now())
+		setSessionCookie(c, res.Token.Token, res.ExpiresAt, h.now())
 		body.Token = ""
 		h.devices.Issue(c, device)
 	}
@@ -197,7 +206,7 @@ func (h *authHandlers) refresh(c echo.Context) error {
 	if cred.Kind == authn.KindSession {
 		// Racing tabs within the grace all get the same successor, so
 		// they all set the same cookie: none is logged out (§4).
-		setSessionCookie(c, tok.Token, tok.ExpiresAt, time.Now())
+		setSessionCookie(c, tok.Token, tok.ExpiresAt, h.now())
 		return c.JSON(http.StatusOK, authTokenBody{ExpiresAt: formatAPITime(tok.ExpiresAt)})
 	}
 	return c.JSON(http.StatusOK, authTokenBody{Token: tok.Token, ExpiresAt: formatAPITime(tok.ExpiresAt)})
