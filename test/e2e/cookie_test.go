@@ -388,3 +388,41 @@ func TestDeviceCookie(t *testing.T) {
 		t.Fatalf("logout: %d %v", r.Status, r.Header.Values("Set-Cookie"))
 	}
 }
+
+// TestCookieCSRFOnEveryUnsafeRoute walks every unsafe route the server
+// routes: authenticated by the cookie from a same-site page, or with a
+// form's content type, each is refused 403 before its handler runs — and
+// the session is still alive afterwards (logout and session end did not run).
+func TestCookieCSRFOnEveryUnsafeRoute(t *testing.T) {
+	t.Parallel()
+	s, _, _, _, ck := ckStart(t, "admin")
+	table := s.HTTP().RouteTable()
+	walked := 0
+	for _, key := range s.HTTP().RegisteredRoutes() {
+		method, path, _ := strings.Cut(key, " ")
+		switch method {
+		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		default:
+			continue
+		}
+		if table[key].Public && azSelfAuthenticating[key] == "" && key != "POST "+loginPath {
+			continue // webhooks: their own auth, never the cookie
+		}
+		walked++
+		for _, h := range [][]string{
+			{"Sec-Fetch-Site", "same-site", "Origin", "http://127.0.0.1:1"},
+			{"Sec-Fetch-Site", "same-origin", "Content-Type", "text/plain"},
+		} {
+			r := s.DoRaw(t, harness.Req{Method: method, Path: azConcrete(path), Body: "{}", Headers: ckHeaders(ck, h...)})
+			if r.Status != http.StatusForbidden || r.Code() != "ACCESS_DENIED" {
+				t.Errorf("%s with the cookie and %v: %d %s, want 403 ACCESS_DENIED", key, h, r.Status, r.Body)
+			}
+		}
+	}
+	if walked < 10 {
+		t.Fatalf("walked only %d unsafe routes", walked)
+	}
+	if r := ckMe(t, s, ck); r.Status != http.StatusOK {
+		t.Fatalf("the session after the walk: %d, want it alive", r.Status)
+	}
+}
