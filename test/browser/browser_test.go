@@ -182,23 +182,39 @@ func (b *tab) count(css string) int {
 	b.t.Helper()
 	return evalJS[int](b, `document.querySelectorAll('`+css+`').length`)
 }
+
 func (b *tab) textOf(testid string) string {
 	b.t.Helper()
 	return evalJS[string](b, `document.querySelector('[data-testid="`+testid+`"]')?.textContent ?? ""`)
 }
+
 func (b *tab) visible(id string) bool {
 	b.t.Helper()
 	return evalJS[bool](b, `!document.getElementById('`+id+`').hidden`)
 }
+
 func (b *tab) waitVisible(id string) {
 	b.t.Helper()
 	b.waitJS(`!document.getElementById('` + id + `').hidden`)
 }
+
 func (b *tab) waitRows(testid string, n int) {
 	b.t.Helper()
 	b.waitJS(fmt.Sprintf(`document.querySelectorAll('[data-testid="%s"]').length === %d`, testid, n))
 }
 func (b *tab) navigate(url string) { b.t.Helper(); b.do(chromedp.Navigate(url)) }
+
+// startNavigation navigates without waiting for a load event: for a page
+// that navigates away by itself while loading (a form it submits).
+func (b *tab) startNavigation(url string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: url}); err != nil {
+		b.t.Fatalf("navigate to %s: %v", url, err)
+	}
+}
+
 func (b *tab) signIn(username, password string) {
 	b.t.Helper()
 	b.waitVisible("signin")

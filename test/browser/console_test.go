@@ -208,7 +208,7 @@ func TestConsoleInChromium(t *testing.T) {
 				}
 			}
 			n := logCount(s, "/api/v1/auth/logout", http.StatusForbidden)
-			attacks.navigate(origin + "/attack.html?mode=form&target=" + s.URL)
+			attacks.startNavigation(origin + "/attack.html?mode=form&target=" + s.URL)
 			waitLog(t, s, "/api/v1/auth/logout", n, http.StatusForbidden)
 		}
 		if n := logCount(s, "/api/v1/auth/login", http.StatusForbidden); n <= before403["/api/v1/auth/login"] {
