@@ -131,8 +131,11 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	b.do(chromedp.ResetViewport())
 	// Rotate (no grace): a new key, the old one dead at once; then revoke.
+	rowID := `document.querySelector('[data-testid="key-row"]')?.dataset.id`
+	before := evalJS[string](b, rowID)
 	b.click("key-rotate")
 	b.waitVisible2("key-secret")
+	b.waitJS(rowID + ` !== "` + before + `"`) // the list shows the new key
 	rotated := b.textOf("key-secret")
 	if rotated == secret || !strings.HasPrefix(rotated, "m9m_sk_") {
 		t.Fatalf("rotation showed %q", rotated)

@@ -67,9 +67,9 @@ async function keysPage(view) {
       const picked = scopes.map((l) => l.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
       if (picked.length && picked.length < m.permissions.length) body.scopes = picked;
       const k = await api("POST", "/api/v1/api-keys", body);
-      slot.replaceChildren(secretPanel(`New key “${k.name}”`, k.key));
       form.reset();
-      await load();
+      await load(); // the list first: once the key shows, the page is settled
+      slot.replaceChildren(secretPanel(`New key “${k.name}”`, k.key));
       slot.querySelector("button").focus();
     });
   }
@@ -89,8 +89,8 @@ async function keysPage(view) {
               onclick: () => attempt(async () => {
                 const g = Number(grace.value) || 0;
                 const n = await api("POST", `/api/v1/api-keys/${encodeURIComponent(k.id)}/rotate`, g > 0 ? { graceSeconds: g } : undefined);
-                slot.replaceChildren(secretPanel(`Rotated key “${n.name}”`, n.key));
                 await load();
+                slot.replaceChildren(secretPanel(`Rotated key “${n.name}”`, n.key));
                 slot.querySelector("button").focus();
               }),
             }, "Rotate"),
