@@ -245,10 +245,27 @@ func TestConsoleInChromium(t *testing.T) {
 	// Admin pages.
 	b.click("nav-users")
 	b.waitJS(`document.querySelectorAll('[data-testid="user-row"]').length >= 2`)
+	rows := b.count(`[data-testid="user-row"]`)
+	// Create a user, then disable them: they can no longer log in.
+	const newUser, newUserPW = "carol-from-console", "carol-passphrase-1"
+	b.do(chromedp.SendKeys(chromedp.ID("user-username"), newUser), chromedp.SendKeys(chromedp.ID("user-password"), newUserPW))
+	b.do(chromedp.Click(chromedp.CSS(`#view form button[type="submit"]`)))
+	b.waitRows("user-row", rows+1)
+	s.Login(t, newUser, newUserPW)
 	b.screenshot("console-users")
+	carolRow := `[data-testid="user-row"][data-id="` + evalJS[string](b, `[...document.querySelectorAll('[data-testid="user-row"]')].find((r) => r.textContent.includes("`+newUser+`")).dataset.id`) + `"]`
+	b.do(chromedp.Click(chromedp.CSS(carolRow + ` button`)))
+	b.waitJS(`document.querySelector('` + carolRow + `')?.textContent.includes("disabled")`)
+	if r := s.DoRaw(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/login", Body: map[string]string{"username": newUser, "password": newUserPW}}); r.Status != http.StatusUnauthorized {
+		t.Fatalf("login of the user disabled in the console: %d, want 401", r.Status)
+	}
+	// The audit log, filtered by action.
 	b.click("nav-audit")
 	b.waitJS(`document.querySelectorAll('[data-testid="audit-row"]').length >= 1`)
 	b.screenshot("console-audit")
+	b.do(chromedp.SetValue(chromedp.ID("audit-action"), "user.update"))
+	b.do(chromedp.Click(chromedp.CSS(`#view form button[type="submit"]`)))
+	b.waitJS(`(() => { const r = [...document.querySelectorAll('[data-testid="audit-row"]')]; return r.length >= 1 && r.every((e) => e.textContent.includes("user.update")); })()`)
 
 	// Sign out: the cookie is gone from the browser and dead on the server.
 	last := b.sessionCookie(s.URL)
