@@ -129,7 +129,7 @@ func TestConsoleInChromium(t *testing.T) {
 	if w := evalJS[int](b, `document.documentElement.scrollWidth`); w > 400 {
 		t.Errorf("page is %dpx wide on a 390px phone", w)
 	}
-	b.do(chromedp.ResetViewport())
+	b.do(chromedp.EmulateViewport(1100, 760)) // back to the desktop window
 	// Rotate (no grace): a new key, the old one dead at once; then revoke.
 	rowID := `document.querySelector('[data-testid="key-row"]')?.dataset.id`
 	before := evalJS[string](b, rowID)
