@@ -131,6 +131,16 @@ func (d *DeviceCookies) verify(value string) string {
 	return id
 }
 
+// NewID returns a fresh random device ID ("" without DeviceCookies).
+func (d *DeviceCookies) NewID() string {
+	if d == nil {
+		return ""
+	}
+	b := make([]byte, deviceIDBytes)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
 // Issue sets a device cookie for id (a fresh ID when id is ""), issued now,
 // and returns the ID. A browser that already proved a device keeps its ID,
 // so the throttle's memory of it stays valid.
@@ -139,9 +149,7 @@ func (d *DeviceCookies) Issue(c echo.Context, id string) string {
 		return ""
 	}
 	if id == "" {
-		b := make([]byte, deviceIDBytes)
-		_, _ = rand.Read(b)
-		id = base64.RawURLEncoding.EncodeToString(b)
+		id = d.NewID()
 	}
 	issued := strconv.FormatInt(d.now().Unix(), 10)
 	mac := base64.RawURLEncoding.EncodeToString(deviceMAC(d.keys[0], id, issued))

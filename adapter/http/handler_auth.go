@@ -158,10 +158,18 @@ func (h *authHandlers) login(c echo.Context) error {
 	default:
 		return domain.InvalidField("session", `must be "token" or "cookie"`)
 	}
-	// The browser's proven device, if any (TODO(issue 10): hand it to the
-	// throttle as principal.Client.Device once that field exists).
-	device := h.devices.Verify(c.Request().Header)
-	res, err := h.svc.Login(c.Request().Context(), auth.LoginInput{Username: req.Username, Password: req.Password, Client: ClientOf(c)})
+	// The browser's proven device: the throttle's protected mode lets a
+	// device known to the account through (contract §4), and a successful
+	// login makes it known. A console login without a valid device cookie
+	// gets a fresh device now, so that this very login makes it known.
+	client := ClientOf(c)
+	if cookie {
+		client.Device = h.devices.Verify(c.Request().Header)
+		if client.Device == "" {
+			client.Device = h.devices.NewID()
+		}
+	}
+	res, err := h.svc.Login(c.Request().Context(), auth.LoginInput{Username: req.Username, Password: req.Password, Client: client})
 	if err != nil {
 		return err
 	}
@@ -172,7 +180,7 @@ func (h *authHandlers) login(c echo.Context) error {
 	if cookie {
 		setSessionCookie(c, res.Token.Token, res.ExpiresAt, h.now())
 		body.Token = ""
-		h.devices.Issue(c, device)
+		h.devices.Issue(c, client.Device)
 	}
 	return c.JSON(http.StatusOK, body)
 }

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -424,5 +425,52 @@ func TestCookieCSRFOnEveryUnsafeRoute(t *testing.T) {
 	}
 	if r := ckMe(t, s, ck); r.Status != http.StatusOK {
 		t.Fatalf("the session after the walk: %d, want it alive", r.Status)
+	}
+}
+
+// TestDeviceCookieLetsTheOwnerThroughProtectedMode: once an account is
+// protected (too many failures from many clients), a browser that logged
+// in to it before gets through from a network it never used, by its device
+// cookie; the same login without the cookie, or with a forged one, is 429.
+// The device is known from the very first console login.
+func TestDeviceCookieLetsTheOwnerThroughProtectedMode(t *testing.T) {
+	t.Parallel()
+	s := behindProxy(t)
+	admin := s.AdminToken(t)
+	_, name, pw := s.CreateUser(t, admin, "viewer")
+	consoleLogin := func(ip, password, cookie string) *harness.Response {
+		h := map[string]string{"X-Forwarded-For": ip, "Sec-Fetch-Site": "same-origin"}
+		if cookie != "" {
+			h["Cookie"] = cookie
+		}
+		return s.DoRaw(t, harness.Req{Method: http.MethodPost, Path: loginPath, Headers: h,
+			Body: map[string]string{"username": name, "password": password, "session": "cookie"}})
+	}
+	// The owner's one console login, from home, before the attack.
+	r := consoleLogin("192.0.2.1", pw, "")
+	dev := ckDeviceCookie(t, r)
+	if r.Status != http.StatusOK || dev == nil {
+		t.Fatalf("first console login: %d %v", r.Status, r.Header.Values("Set-Cookie"))
+	}
+	// A botnet guesses from many networks until the account is protected.
+	for c := 1; c <= 5; c++ {
+		for i := range 5 {
+			r := s.DoRaw(t, loginFrom(fmt.Sprintf("203.0.113.%d", c), name, fmt.Sprintf("wrong-%d-%d", c, i)))
+			if r.Status != http.StatusUnauthorized && r.Status != http.StatusTooManyRequests {
+				t.Fatalf("guess %d from client %d: %d", i, c, r.Status)
+			}
+		}
+	}
+	// The owner travels: a new network, right password.
+	const travel = "198.51.100.7"
+	if r := consoleLogin(travel, pw, ""); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("protected account, unknown browser: %d, want 429", r.Status)
+	}
+	forged := httpapi.DeviceCookieName + "=v1." + strings.Split(dev.Value, ".")[1] + ".1796112000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	if r := consoleLogin(travel, pw, forged); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("protected account, forged device cookie: %d, want 429", r.Status)
+	}
+	if r := consoleLogin(travel, pw, httpapi.DeviceCookieName+"="+dev.Value); r.Status != http.StatusOK {
+		t.Fatalf("protected account, the owner's browser from a new network: %d %s, want 200", r.Status, r.Body)
 	}
 }
