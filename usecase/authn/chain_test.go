@@ -47,8 +47,4 @@ func TestChainSessionCookieIsTheBearerMarkedSession(t *testing.T) {
 	if s := (authn.Credential{Kind: authn.KindSession, Secret: "good"}).String(); s != "Session [REDACTED]" {
 		t.Fatalf("String() = %q", s)
 	}
-	// An API-key or basic principal has no session, whatever it carries.
-	if (principal.Principal{Method: principal.MethodAPIKey, SessionID: "s", TokenID: "t"}).HasSession() {
-		t.Fatal("an API-key principal has a session")
-	}
 }
