@@ -443,8 +443,10 @@ func TestDeviceCookieLetsTheOwnerThroughProtectedMode(t *testing.T) {
 		if cookie != "" {
 			h["Cookie"] = cookie
 		}
-		return s.DoRaw(t, harness.Req{Method: http.MethodPost, Path: loginPath, Headers: h,
-			Body: map[string]string{"username": name, "password": password, "session": "cookie"}})
+		return s.DoRaw(t, harness.Req{
+			Method: http.MethodPost, Path: loginPath, Headers: h,
+			Body: map[string]string{"username": name, "password": password, "session": "cookie"},
+		})
 	}
 	// The owner's one console login, from home, before the attack.
 	r := consoleLogin("192.0.2.1", pw, "")
