@@ -63,3 +63,18 @@ func TestClock(t *testing.T) {
 		t.Fatalf("after 100 concurrent Advances Now = %v, want %v", c.Now(), want)
 	}
 }
+
+func TestRevocationRecord(t *testing.T) {
+	porttest.RevocationRecord(t, func(*testing.T) (port.RevocationRecord, func() port.RevocationRecord) {
+		r := memory.NewRevocationRecord()
+		return r, func() port.RevocationRecord { return r }
+	})
+}
+
+func TestDenylistRebuild(t *testing.T) {
+	porttest.DenylistRebuild(t, func(_ *testing.T, clock *memory.Clock) (porttest.RebuildableDenylist, func() porttest.RebuildableDenylist) {
+		// An in-process denylist loses its memory only with its process: the
+		// next process starts with an empty one.
+		return memory.NewDenylist(clock), func() porttest.RebuildableDenylist { return memory.NewDenylist(clock) }
+	})
+}
