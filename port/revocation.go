@@ -24,8 +24,8 @@ type RevocationRecord interface {
 	// Successor is kept. A Revocation with an invalid kind or an empty ID is
 	// domain.ErrInvalid.
 	Revoke(ctx context.Context, r session.Revocation) error
-	// ClaimRefresh records that the token jti was rotated to the token
-	// successor (a jti) and is revoked until until. The first successor
+	// ClaimRefresh records that the token jti was rotated to the token named
+	// successor (a digest, see session.Revocation) and is revoked until until. The first successor
 	// recorded for jti wins: claiming it again with the same successor is
 	// nil (racing refreshes that were handed the same successor), with
 	// another successor, or for a jti already revoked without one (logged

@@ -38,9 +38,9 @@ type Revocation struct {
 	// NotBefore (RevokeUser only): tokens issued before it, compared in whole
 	// seconds as TokenDenylist.Check does, are denied.
 	NotBefore time.Time
-	// Successor (RevokeToken only) is the jti of the token a refresh rotated
-	// this one to, "" when the token was revoked by a logout. It is an ID,
-	// not a credential.
+	// Successor (RevokeToken only) names the token a refresh rotated this
+	// one to (a digest of it, never the token itself), "" when the token was
+	// revoked by a logout.
 	Successor string
 }
 
