@@ -36,7 +36,6 @@ var IdentityModule = fx.Options(
 		newTokenService,
 		fx.Annotate(pgadapter.NewUserStore, fx.As(new(port.UserStore)), fx.As(new(port.UserLister))),
 		fx.Annotate(pgadapter.NewSessionStore, fx.As(new(port.SessionStore)), fx.As(new(port.SessionEnder))),
-		newDenylist,
 		newLoginThrottle,
 		newAuthService,
 		newUsersService,
@@ -153,11 +152,6 @@ func newUsersService(p usersServiceParams) *users.Service {
 
 func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig) httpapi.Routes {
 	return httpapi.AuthRoutes(svc, chain, cfg.Enabled)
-}
-
-// newDenylist is the Redis token denylist, shared by every instance.
-func newDenylist(rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock) port.TokenDenylist {
-	return redisadapter.NewDenylist(rdb, string(prefix), clock)
 }
 
 // newLoginThrottle is the Redis login throttle of security.login_throttle,
