@@ -67,7 +67,8 @@ func unixMillis(t time.Time) string             { return strconv.FormatInt(t.Uni
 
 // errCold is the answer while the copy is incomplete: fail closed (503).
 var errCold = domain.Unavailable("redis", port.ErrDenylistCold)
-func errEmpty(what string) error                { return domain.Internal(errors.New("denylist: empty " + what)) }
+
+func errEmpty(what string) error { return domain.Internal(errors.New("denylist: empty " + what)) }
 func errCorrupt(key string, v any) error {
 	return domain.Internal(fmt.Errorf("denylist: bad value %q at %s", v, key))
 }

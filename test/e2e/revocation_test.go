@@ -46,8 +46,10 @@ func rvRevokeEverything(t *testing.T, a, b *harness.Server) *rvScenario {
 
 	_, name, pw = a.CreateUser(t, admin, "viewer")
 	changer, other := a.Login(t, name, pw), b.Login(t, name, pw)
-	idWantStatus(t, a.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/password", Bearer: changer,
-		Body: map[string]string{"currentPassword": pw, "newPassword": "a brand new passphrase 17"}}), http.StatusNoContent, "")
+	idWantStatus(t, a.Do(t, harness.Req{
+		Method: http.MethodPost, Path: "/api/v1/auth/password", Bearer: changer,
+		Body: map[string]string{"currentPassword": pw, "newPassword": "a brand new passphrase 17"},
+	}), http.StatusNoContent, "")
 	sc.revoked["other session after a password change"], sc.live["password changer"] = other, changer
 
 	_, name, pw = a.CreateUser(t, admin, "viewer")
