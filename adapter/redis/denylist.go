@@ -24,7 +24,7 @@ import (
 //	<prefix>{deny}:sid:<sid>      "<untilMs>"            TTL until-now
 //	<prefix>{deny}:nbf:<userID>   "<nbfUnix>:<untilMs>"  TTL until-now
 //	<prefix>{deny}:refresh:<jti>  "<graceEndMs>:<token>" TTL min(grace, until-now)
-//	<prefix>{deny}:epoch          "<builtMs>:<id>"       no TTL: the copy is complete
+//	<prefix>{deny}:epoch          "<builtMs>:<id>:<runID>" no TTL: the copy is complete
 //	<prefix>{deny}:rebuild        "<id>"                 the rebuild lock, TTL rebuildLockTTL
 //
 // Each value carries its own end, compared with the injected Clock, so

@@ -30,9 +30,33 @@ const (
 
 var _ port.RevocationCache = (*Denylist)(nil)
 
-// Ready is one EXISTS of the epoch.
+// runIDLua sets run to the run_id of the Redis process running the script
+// (nil where INFO is not allowed): it changes with every restart and
+// differs on a promoted replica.
+const runIDLua = `
+local info = redis.pcall('INFO', 'server')
+local run = type(info) == 'string' and string.match(info, 'run_id:(%w+)') or nil
+`
+
+// readyScript reports whether the epoch (KEYS[1]) is there and was written
+// by this Redis process. An epoch written by another one came back from a
+// snapshot (RDB/AOF) or through a failover: the data with it may lack what
+// was written after the snapshot, or was not replicated yet. Such an epoch
+// is deleted, so every instance fails closed and the cache is rebuilt.
+var readyScript = goredis.NewScript(runIDLua + `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if run and string.sub(v, -#run - 1) ~= ':' .. run then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+return 1
+`)
+
+// Ready reads the epoch and checks it was written by the Redis process
+// that holds it now (one script call).
 func (d *Denylist) Ready(ctx context.Context) error {
-	n, err := d.client.Exists(ctx, d.epochKey()).Result()
+	n, err := readyScript.Run(ctx, d.client, []string{d.epochKey()}).Int64()
 	if err != nil {
 		return translate(err)
 	}
@@ -51,13 +75,14 @@ if ARGV[2] == '0' then redis.call('DEL', KEYS[1]) else redis.call('PEXPIRE', KEY
 return 1
 `)
 
-// finishScript writes the epoch (KEYS[2] := ARGV[2]) and releases the lock
-// (KEYS[1]) if the lock still holds our id (ARGV[1]). Were the lock gone,
-// Redis lost its memory during the rebuild, and an epoch written now would
-// vouch for a copy missing what was written before that loss.
-var finishScript = goredis.NewScript(`
+// finishScript writes the epoch (KEYS[2] := ARGV[2] and this Redis
+// process's run_id) and releases the lock (KEYS[1]) if the lock still holds
+// our id (ARGV[1]). Were the lock gone, Redis lost its memory during the
+// rebuild, and an epoch written now would vouch for a copy missing what was
+// written before that loss.
+var finishScript = goredis.NewScript(runIDLua + `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[2] .. ':' .. (run or 'unknown'))
 redis.call('DEL', KEYS[1])
 return 1
 `)

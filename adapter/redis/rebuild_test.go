@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -230,7 +231,7 @@ func TestRebuildWaitsForTheLockHolder(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Rebuild(ctx, rec) }()
 	time.Sleep(100 * time.Millisecond) // it polls; the holder finishes meanwhile
-	if err := client.Set(ctx, prefix+"{deny}:epoch", "built-elsewhere", 0).Err(); err != nil {
+	if err := client.Set(ctx, prefix+"{deny}:epoch", "1:built-by-another-instance:"+runID(t, client), 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -243,6 +244,47 @@ func TestRebuildWaitsForTheLockHolder(t *testing.T) {
 	}
 	if n := rec.reads.Load(); n != 0 {
 		t.Fatalf("the waiting instance read the record %d times, want 0", n)
+	}
+}
+
+// runID is the run_id of the Redis process behind client.
+func runID(t *testing.T, client goredis.UniversalClient) string {
+	t.Helper()
+	info, err := client.Info(context.Background(), "server").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+			return v
+		}
+	}
+	t.Fatalf("no run_id in INFO server: %q", info)
+	return ""
+}
+
+// An epoch another Redis process wrote (the data came back from an RDB/AOF
+// snapshot, or through a failover, and may miss what came after) does not
+// count: Ready deletes it, and every check fails closed until the rebuild.
+func TestAnEpochFromAnotherRedisProcessIsCold(t *testing.T) {
+	ctx := context.Background()
+	client, prefix := testenv.Redis(t)
+	clock := memory.NewClock(time.Now())
+	d := readyDenylist(t, client, prefix, clock)
+	epoch, err := client.Get(ctx, prefix+"{deny}:epoch").Result()
+	if err != nil || !strings.HasSuffix(epoch, ":"+runID(t, client)) {
+		t.Fatalf("epoch %q (%v), want it to end with this Redis's run_id", epoch, err)
+	}
+	if err := client.Set(ctx, prefix+"{deny}:epoch", "1:restored:0123456789abcdef0123456789abcdef01234567", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	wantCold(t, "Ready over a restored epoch", d.Ready(ctx))
+	wantCold(t, "Check after that", d.Check(ctx, tokenClaims(clock.Now())))
+	if err := d.Rebuild(ctx, memory.NewRevocationRecord()); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Check(ctx, tokenClaims(clock.Now())); err != nil {
+		t.Fatalf("after the rebuild: %v", err)
 	}
 }
 

@@ -150,3 +150,36 @@ func TestRevocationsSurviveAFailoverToAnEmptyReplica(t *testing.T) {
 		t.Fatalf("the replica was not rebuilt (epoch %d, %v)", n, err)
 	}
 }
+
+// A Redis with RDB persistence comes back holding an old snapshot: its epoch
+// marker was written by the previous process (another run_id), so it is
+// dropped and the cache rebuilt within the rebuilder's watch (1 s), and a
+// logout made after the snapshot is refused again.
+func TestRevocationsSurviveARestoreOfAnOlderSnapshot(t *testing.T) {
+	t.Parallel()
+	rs := testenv.StartRedisServer(t)
+	a := harness.Start(t, harness.WithConfig(func(c *config.Config) { c.Redis.URL = rs.URL() }))
+	b := harness.Start(t, harness.SharedWith(a))
+	admin := a.AdminToken(t)
+	_, name, pw := a.CreateUser(t, admin, "viewer")
+	before, after := a.Login(t, name, pw), b.Login(t, name, pw)
+	logout := func(s *harness.Server, tok string) {
+		idWantStatus(t, s.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Bearer: tok}), http.StatusNoContent, "")
+	}
+	logout(a, before)
+	rs.Snapshot()
+	logout(b, after) // not in the snapshot
+	rs.Restart()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for _, s := range []*harness.Server{a, b} {
+		for idMe(t, s, after).Status != http.StatusUnauthorized {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still accepts a token logged out after the snapshot", s.URL)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		idWantStatus(t, idMe(t, s, before), http.StatusUnauthorized, "AUTH_REQUIRED")
+		idWantStatus(t, idMe(t, s, admin), http.StatusOK, "")
+	}
+}

@@ -19,6 +19,7 @@ import (
 type RedisServer struct {
 	t    testing.TB
 	Port int
+	dir  string // where SAVE writes its snapshot, loaded again at a restart
 	cmd  *exec.Cmd
 }
 
@@ -36,7 +37,7 @@ func StartRedisServer(t testing.TB) *RedisServer {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	s := &RedisServer{t: t, Port: port}
+	s := &RedisServer{t: t, Port: port, dir: t.TempDir()}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -52,7 +53,7 @@ func (s *RedisServer) start() {
 	s.t.Helper()
 	s.cmd = exec.Command("redis-server", //nolint:gosec // fixed binary, test-chosen port
 		"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", s.t.TempDir(), "--loglevel", "warning")
+		"--dir", s.dir, "--loglevel", "warning")
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("testenv: start redis-server on %d: %v", s.Port, err)
 	}
@@ -84,11 +85,23 @@ func (s *RedisServer) Stop() {
 }
 
 // Restart kills the server and starts an empty one on the same port, as a
-// Redis without persistence comes back after a crash or a restart.
+// Redis without persistence comes back after a crash or a restart (or, after
+// Snapshot, one holding that snapshot, as a Redis with RDB persistence).
 func (s *RedisServer) Restart() {
 	s.t.Helper()
 	s.Stop()
 	s.start()
+}
+
+// Snapshot writes the data as it is now to disk (SAVE); the next Restart
+// loads it.
+func (s *RedisServer) Snapshot() {
+	s.t.Helper()
+	c := goredis.NewClient(&goredis.Options{Addr: s.Addr()})
+	defer func() { _ = c.Close() }()
+	if err := c.Save(context.Background()).Err(); err != nil {
+		s.t.Fatalf("testenv: SAVE on %s: %v", s, err)
+	}
 }
 
 // Client returns a client of this server, closed when the test ends.
