@@ -174,7 +174,7 @@ func DenylistRebuild(t *testing.T, newCache func(t *testing.T, clock *memory.Clo
 
 	t.Run("after a loss, a rebuild enforces every revocation in force again", func(t *testing.T) {
 		clock := memory.NewClock(base)
-		cache, lose := newCache(t, clock)
+		_, lose := newCache(t, clock)
 		rec := memory.NewRevocationRecord()
 		byToken, bySession, byUser, claimed, live, expired := claimsAt(base, life), claimsAt(base, life),
 			claimsAt(base, life), claimsAt(base, life), claimsAt(base, life), claimsAt(base, life)
@@ -184,7 +184,7 @@ func DenylistRebuild(t *testing.T, newCache func(t *testing.T, clock *memory.Clo
 		noErr(t, rec.ClaimRefresh(ctx, claimed.TokenID, domain.NewID(), claimed.ExpiresAt))
 		noErr(t, rec.Revoke(ctx, session.Revocation{Kind: session.RevokeToken, ID: expired.TokenID, Until: base.Add(-time.Second)}))
 
-		cache = lose()
+		cache := lose()
 		noErr(t, cache.Rebuild(ctx, rec))
 		noErr(t, cache.Ready(ctx))
 		for name, c := range map[string]session.Claims{"token": byToken, "session": bySession, "user": byUser, "refreshed": claimed} {
@@ -200,8 +200,8 @@ func DenylistRebuild(t *testing.T, newCache func(t *testing.T, clock *memory.Clo
 
 	t.Run("a rebuild keeps a later denial the cache already holds", func(t *testing.T) {
 		clock := memory.NewClock(base)
-		cache, lose := newCache(t, clock)
-		cache = lose()
+		_, lose := newCache(t, clock)
+		cache := lose()
 		c := claimsAt(base, life)
 		noErr(t, cache.DenyUserBefore(ctx, c.UserID, base.Add(time.Minute), base.Add(time.Hour)))
 		rec := memory.NewRevocationRecord()
