@@ -130,12 +130,15 @@ func (d *Denylist) judge(c session.Claims, keys []string, vals []any) error {
 	return nil
 }
 
-// denyScript sets KEYS[1] to the until ARGV[1] with TTL ARGV[2] unless it
-// already holds a later until.
+// denyScript sets each KEYS[i] to the until ARGV[2i-1] with TTL ARGV[2i]
+// unless it already holds a later until. A denial passes one key; the
+// rebuild passes a batch.
 var denyScript = goredis.NewScript(`
-local cur = tonumber(redis.call('GET', KEYS[1]))
-if cur == nil or tonumber(ARGV[1]) > cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+for i, key in ipairs(KEYS) do
+  local cur = tonumber(redis.call('GET', key))
+  if cur == nil or tonumber(ARGV[2 * i - 1]) > cur then
+    redis.call('SET', key, ARGV[2 * i - 1], 'PX', ARGV[2 * i])
+  end
 end
 return 1
 `)
@@ -164,25 +167,28 @@ func (d *Denylist) deny(ctx context.Context, key string, until time.Time) error 
 	return translate(denyScript.Run(ctx, d.client, []string{key}, unixMillis(until), ttl).Err())
 }
 
-// nbfScript keeps, in KEYS[1], the later of the stored and the new
-// not-before (ARGV[1], unix seconds) and the later until (ARGV[2], ms), with
-// a TTL to that until from now (ARGV[3], ms). Numbers are kept as the
+// nbfScript keeps, in each KEYS[i], the later of the stored and the new
+// not-before (ARGV[2i], unix seconds) and the later until (ARGV[2i+1], ms),
+// with a TTL to that until from now (ARGV[1], ms). Numbers are kept as the
 // strings they arrived as, so Lua never prints a large number in exponent
-// notation.
+// notation. A denial passes one key; the rebuild passes a batch.
 var nbfScript = goredis.NewScript(`
-local nb, untilMs, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local sep = string.find(cur, ':', 1, true)
-  if sep then
-    local cnb, cuntil = string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)
-    if tonumber(cuntil) > now then
-      if tonumber(cnb) > tonumber(nb) then nb = cnb end
-      if tonumber(cuntil) > tonumber(untilMs) then untilMs = cuntil end
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local nb, untilMs = ARGV[2 * i], ARGV[2 * i + 1]
+  local cur = redis.call('GET', key)
+  if cur then
+    local sep = string.find(cur, ':', 1, true)
+    if sep then
+      local cnb, cuntil = string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)
+      if tonumber(cuntil) > now then
+        if tonumber(cnb) > tonumber(nb) then nb = cnb end
+        if tonumber(cuntil) > tonumber(untilMs) then untilMs = cuntil end
+      end
     end
   end
+  redis.call('SET', key, nb .. ':' .. untilMs, 'PX', tonumber(untilMs) - now)
 end
-redis.call('SET', KEYS[1], nb .. ':' .. untilMs, 'PX', tonumber(untilMs) - now)
 return 1
 `)
 
@@ -197,7 +203,7 @@ func (d *Denylist) DenyUserBefore(ctx context.Context, userID string, notBefore,
 		return nil
 	}
 	err := nbfScript.Run(ctx, d.client, []string{d.nbfKey(userID)},
-		strconv.FormatInt(notBefore.Unix(), 10), unixMillis(until), unixMillis(now)).Err()
+		unixMillis(now), strconv.FormatInt(notBefore.Unix(), 10), unixMillis(until)).Err()
 	return translate(err)
 }
 

@@ -22,7 +22,8 @@ const (
 	// rebuildLockTTL bounds how long a rebuilder that died holds the others
 	// up; a live one extends it with every batch.
 	rebuildLockTTL = 30 * time.Second
-	// rebuildBatch is how many entries one pipelined round trip carries.
+	// rebuildBatch is how many entries one round trip carries (a script
+	// call over a batch holds Redis for about a millisecond).
 	rebuildBatch = 1000
 	// rebuildPoll is how often a waiting instance looks for the epoch.
 	rebuildPoll = 50 * time.Millisecond
@@ -139,14 +140,29 @@ func (d *Denylist) fill(ctx context.Context, id string, record port.RevocationRe
 	}
 	now := d.clock.Now()
 	nowMs := unixMillis(now)
-	pipe := d.client.Pipeline()
-	queued := 0
+	// One batch is one round trip: a denyScript call over its token and
+	// session entries, an nbfScript call over its users, and the lock's
+	// extension, pipelined.
+	var denyKeys, nbfKeys []string
+	var denyArgs, nbfArgs []any
+	reset := func() {
+		denyKeys, denyArgs = denyKeys[:0], denyArgs[:0]
+		nbfKeys, nbfArgs = nbfKeys[:0], append(nbfArgs[:0], nowMs)
+	}
+	reset()
 	flush := func() (bool, error) {
+		pipe := d.client.Pipeline()
+		if len(denyKeys) > 0 {
+			pipe.EvalSha(ctx, denySHA, denyKeys, denyArgs...)
+		}
+		if len(nbfKeys) > 0 {
+			pipe.EvalSha(ctx, nbfSHA, nbfKeys, nbfArgs...)
+		}
 		held := lockScript.Eval(ctx, pipe, []string{d.lockKey()}, id, rebuildLockTTL.Milliseconds())
 		if _, err := pipe.Exec(ctx); err != nil {
 			return false, translate(err)
 		}
-		queued = 0
+		reset()
 		n, err := held.Int64()
 		return n == 1, translate(err)
 	}
@@ -158,16 +174,16 @@ func (d *Denylist) fill(ctx context.Context, id string, record port.RevocationRe
 		}
 		switch r.Kind {
 		case session.RevokeToken:
-			pipe.EvalSha(ctx, denySHA, []string{d.jtiKey(r.ID)}, unixMillis(r.Until), ttl)
+			denyKeys, denyArgs = append(denyKeys, d.jtiKey(r.ID)), append(denyArgs, unixMillis(r.Until), ttl)
 		case session.RevokeSession:
-			pipe.EvalSha(ctx, denySHA, []string{d.sidKey(r.ID)}, unixMillis(r.Until), ttl)
+			denyKeys, denyArgs = append(denyKeys, d.sidKey(r.ID)), append(denyArgs, unixMillis(r.Until), ttl)
 		case session.RevokeUser:
-			pipe.EvalSha(ctx, nbfSHA, []string{d.nbfKey(r.ID)},
-				strconv.FormatInt(r.NotBefore.Unix(), 10), unixMillis(r.Until), nowMs)
+			nbfKeys = append(nbfKeys, d.nbfKey(r.ID))
+			nbfArgs = append(nbfArgs, strconv.FormatInt(r.NotBefore.Unix(), 10), unixMillis(r.Until))
 		default:
 			return domain.Internal(fmt.Errorf("denylist: unknown revocation kind %q", r.Kind))
 		}
-		if queued++; queued < rebuildBatch {
+		if len(denyKeys)+len(nbfKeys) < rebuildBatch {
 			return nil
 		}
 		held, err := flush()
