@@ -64,16 +64,15 @@ func (d *Denylist) claimKey(jti string) string  { return d.prefix + "refresh:" +
 func (d *Denylist) epochKey() string            { return d.prefix + "epoch" }
 func (d *Denylist) lockKey() string             { return d.prefix + "rebuild" }
 func unixMillis(t time.Time) string             { return strconv.FormatInt(t.UnixMilli(), 10) }
-
-// errCold is the answer while the copy is incomplete: fail closed (503).
-var errCold = domain.Unavailable("redis", port.ErrDenylistCold)
-
-func errEmpty(what string) error { return domain.Internal(errors.New("denylist: empty " + what)) }
+func errEmpty(what string) error                { return domain.Internal(errors.New("denylist: empty " + what)) }
 func errCorrupt(key string, v any) error {
 	return domain.Internal(fmt.Errorf("denylist: bad value %q at %s", v, key))
 }
 
-// Check is one MGET of the token's three possible entries.
+// errCold is the answer while the copy is incomplete: fail closed (503).
+var errCold = domain.Unavailable("redis", port.ErrDenylistCold)
+
+// Check is one MGET of the token's three possible entries and the epoch.
 func (d *Denylist) Check(ctx context.Context, c session.Claims) error {
 	keys, err := d.checkKeys(c)
 	if err != nil {
@@ -208,8 +207,8 @@ func (d *Denylist) DenyUserBefore(ctx context.Context, userID string, notBefore,
 }
 
 // claimScript is the atomic refresh rotation. KEYS: the refresh entry, the
-// jti deny entry, the epoch. ARGV: now (ms), successor, grace end (ms), grace TTL (ms,
-// 0 = keep no successor), until (ms), until TTL (ms). It returns {1, winner}
+// jti deny entry, the epoch. ARGV: now (ms), successor, grace end (ms),
+// grace TTL (ms, 0 = keep no successor), until (ms), until TTL (ms). It returns {1, winner}
 // to a caller within the grace of an earlier claim, {2, successor} to the
 // winner, {0, ""} when the token is already denied or the grace is over,
 // {3, ""} when there is no epoch (the copy is incomplete: claim nothing).
