@@ -130,7 +130,7 @@ func TestRevocationsSurviveARedisRestart(t *testing.T) {
 	b := harness.Start(t, harness.SharedWith(a))
 	sc := rvRevokeEverything(t, a, b)
 
-	rs.Restart() // empty: --save "" --appendonly no
+	rs.Restart(t) // empty: --save "" --appendonly no
 	sc.refusedBy(t, "right after the restart", 0)
 	sc.rebuilt(t)
 }
@@ -138,15 +138,15 @@ func TestRevocationsSurviveARedisRestart(t *testing.T) {
 func TestRevocationsSurviveAFailoverToAnEmptyReplica(t *testing.T) {
 	t.Parallel()
 	primary, replica := testenv.StartRedisServer(t), testenv.StartRedisServer(t)
-	proxy := startTCPProxy(t, primary.Addr())
+	proxy := startTCPProxy(t, primary.Addr)
 	a := harness.Start(t, harness.WithConfig(func(c *config.Config) { c.Redis.URL = "redis://" + proxy.Addr() + "/0" }))
 	b := harness.Start(t, harness.SharedWith(a))
 	sc := rvRevokeEverything(t, a, b)
 
-	proxy.SetTarget(replica.Addr()) // the replica never received the primary's data
+	proxy.SetTarget(replica.Addr) // the replica never received the primary's data
 	sc.refusedBy(t, "right after the failover", 0)
 	sc.rebuilt(t)
-	if n, err := replica.Client().Exists(t.Context(), a.Config.Redis.KeyPrefix+"{deny}:epoch").Result(); err != nil || n != 1 {
+	if n, err := replica.Client(t).Exists(t.Context(), a.Config.Redis.KeyPrefix+"{deny}:epoch").Result(); err != nil || n != 1 {
 		t.Fatalf("the replica was not rebuilt (epoch %d, %v)", n, err)
 	}
 }
@@ -167,9 +167,9 @@ func TestRevocationsSurviveARestoreOfAnOlderSnapshot(t *testing.T) {
 		idWantStatus(t, s.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Bearer: tok}), http.StatusNoContent, "")
 	}
 	logout(a, before)
-	rs.Snapshot()
+	rs.Snapshot(t)
 	logout(b, after) // not in the snapshot
-	rs.Restart()
+	rs.Restart(t)
 
 	deadline := time.Now().Add(5 * time.Second)
 	for _, s := range []*harness.Server{a, b} {
