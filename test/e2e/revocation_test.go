@@ -23,8 +23,8 @@ type rvScenario struct {
 }
 
 // rvRevokeEverything logs in several users and revokes in every way:
-// logout, session end, password change, refresh rotation, disable, role
-// change. Each revoking call is made on one instance and checked on the
+// logout, session end, password change, refresh rotation, disable, delete,
+// role change. Each revoking call is made on one instance and checked on the
 // other, before Redis loses anything.
 func rvRevokeEverything(t *testing.T, a, b *harness.Server) *rvScenario {
 	t.Helper()
@@ -62,6 +62,11 @@ func rvRevokeEverything(t *testing.T, a, b *harness.Server) *rvScenario {
 	disabled := b.Login(t, name, pw)
 	idWantStatus(t, a.Do(t, idUserReq(http.MethodPatch, "/api/v1/users/"+id, admin, map[string]any{"disabled": true})), http.StatusOK, "")
 	sc.revoked["disabled user"] = disabled
+
+	id, name, pw = a.CreateUser(t, admin, "viewer")
+	deleted := b.Login(t, name, pw)
+	idWantStatus(t, a.Do(t, idUserReq(http.MethodDelete, "/api/v1/users/"+id, admin, nil)), http.StatusNoContent, "")
+	sc.revoked["deleted user"] = deleted // its session rows are gone; its not-before is not
 
 	id, name, pw = a.CreateUser(t, admin, "viewer")
 	demoted := b.Login(t, name, pw)
