@@ -126,8 +126,18 @@ func (r *Rebuilder) loop(stop <-chan struct{}) {
 			case <-ctx.Done():
 			}
 		}()
-		_ = r.EnsureReady(ctx) // failures were observed; the next watch tick retries
+		err := r.EnsureReady(ctx)
 		cancel()
+		if err != nil {
+			// Observed already. Wait a watch before the next attempt, however
+			// many checks ask for one meanwhile: a Postgres that is down must
+			// not be retried (and logged) at the request rate.
+			select {
+			case <-stop:
+				return
+			case <-time.After(r.settings.Watch):
+			}
+		}
 	}
 }
 

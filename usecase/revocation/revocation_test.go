@@ -255,3 +255,46 @@ func TestRebuilderPurgesExpiredRevocations(t *testing.T) {
 		t.Fatalf("%d revocations left, want the live one", left)
 	}
 }
+
+// downRecord cannot be read, as Postgres when it is down, and counts tries.
+type downRecord struct {
+	port.RevocationRecord
+	reads atomic.Int64
+}
+
+func (r *downRecord) InForce(context.Context, time.Time, func(session.Revocation) error) error {
+	r.reads.Add(1)
+	return domain.Unavailable("postgres", errors.New("down"))
+}
+
+// With the record down, a cold cache is retried once per watch, however
+// many checks ask for a rebuild meanwhile.
+func TestAFailingRebuildIsRetriedOncePerWatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := memory.NewClock(base)
+	cache := &coldCache{Denylist: memory.NewDenylist(clock)}
+	rec := &downRecord{RevocationRecord: memory.NewRevocationRecord()}
+	failures := atomic.Int64{}
+	r := revocation.NewRebuilder(cache, rec, clock, revocation.Settings{Watch: 200 * time.Millisecond},
+		func(o revocation.Outcome) {
+			if o.Err != nil {
+				failures.Add(1)
+			}
+		})
+	d := revocation.NewDenylist(rec, cache, r)
+	r.Start()
+	for range 60 { // 600 ms of checks, each asking for a rebuild
+		_ = d.Check(ctx, claims())
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := r.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := rec.reads.Load(); n < 1 || n > 5 {
+		t.Fatalf("%d rebuild attempts in 600 ms with a 200 ms watch, want 1 to 5", n)
+	}
+	if failures.Load() != rec.reads.Load() {
+		t.Fatalf("%d failures observed for %d attempts", failures.Load(), rec.reads.Load())
+	}
+}
