@@ -57,6 +57,10 @@ type RevocationCache interface {
 	// instances; the others wait until it is complete (or ctx ends) and
 	// return nil. A copy that is already complete is left alone.
 	Rebuild(ctx context.Context, record RevocationRecord) error
+	// Invalidate removes the epoch marker, so every instance fails closed
+	// until the copy is rebuilt: for when a revocation reached the record
+	// but its write to the copy failed, and the copy is known to be behind.
+	Invalidate(ctx context.Context) error
 }
 
 // ErrDenylistCold means the denylist cache lost its memory (its epoch marker

@@ -142,4 +142,9 @@ func (d *Denylist) Rebuild(ctx context.Context, record port.RevocationRecord) er
 	})
 }
 
+// Invalidate does nothing: an in-process write cannot leave the denylist
+// behind the record (it fails only with a cancelled context, before any
+// record write).
+func (d *Denylist) Invalidate(context.Context) error { return nil }
+
 var _ port.RevocationCache = (*Denylist)(nil)

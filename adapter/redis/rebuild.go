@@ -67,6 +67,11 @@ func (d *Denylist) Ready(ctx context.Context) error {
 	return nil
 }
 
+// Invalidate deletes the epoch.
+func (d *Denylist) Invalidate(ctx context.Context) error {
+	return translate(d.client.Del(ctx, d.epochKey()).Err())
+}
+
 // lockScript extends the rebuild lock (KEYS[1]) by ARGV[2] ms, or with
 // ARGV[2] = 0 releases it, if it still holds our id ARGV[1]; 0 when it does
 // not (it expired, or Redis lost its memory again and the lock with it).

@@ -319,3 +319,21 @@ func BenchmarkDenylistRebuild100k(b *testing.B) {
 	}
 	b.ReportMetric(100_000/(b.Elapsed().Seconds()/float64(b.N)), "revocations/s")
 }
+
+// Invalidate drops the epoch: every instance fails closed until a rebuild.
+func TestInvalidateMakesTheDenylistCold(t *testing.T) {
+	ctx := context.Background()
+	client, prefix := testenv.Redis(t)
+	clock := memory.NewClock(time.Now())
+	a, b := readyDenylist(t, client, prefix, clock), redis.NewDenylist(client, prefix, clock)
+	if err := a.Invalidate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantCold(t, "Check on another instance after Invalidate", b.Check(ctx, tokenClaims(clock.Now())))
+	if err := b.Rebuild(ctx, memory.NewRevocationRecord()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Check(ctx, tokenClaims(clock.Now())); err != nil {
+		t.Fatalf("after the rebuild: %v", err)
+	}
+}

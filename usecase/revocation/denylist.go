@@ -42,7 +42,7 @@ func (d *Denylist) DenyToken(ctx context.Context, jti string, until time.Time) e
 	if err := d.record.Revoke(ctx, session.Revocation{Kind: session.RevokeToken, ID: jti, Until: until}); err != nil {
 		return err
 	}
-	return d.cache.DenyToken(ctx, jti, until)
+	return d.cached(d.cache.DenyToken(ctx, jti, until))
 }
 
 // DenySession records, then caches, the denial of sid.
@@ -50,7 +50,7 @@ func (d *Denylist) DenySession(ctx context.Context, sid string, until time.Time)
 	if err := d.record.Revoke(ctx, session.Revocation{Kind: session.RevokeSession, ID: sid, Until: until}); err != nil {
 		return err
 	}
-	return d.cache.DenySession(ctx, sid, until)
+	return d.cached(d.cache.DenySession(ctx, sid, until))
 }
 
 // DenyUserBefore records, then caches, the user's not-before.
@@ -59,7 +59,17 @@ func (d *Denylist) DenyUserBefore(ctx context.Context, userID string, notBefore,
 	if err := d.record.Revoke(ctx, r); err != nil {
 		return err
 	}
-	return d.cache.DenyUserBefore(ctx, userID, notBefore, until)
+	return d.cached(d.cache.DenyUserBefore(ctx, userID, notBefore, until))
+}
+
+// cached passes on the answer of a cache write made after the record write:
+// when it failed, the cache is behind the record, so the Rebuilder is told
+// to invalidate and rebuild it (every instance fails closed meanwhile).
+func (d *Denylist) cached(err error) error {
+	if err != nil {
+		d.rebuilder.Behind()
+	}
+	return err
 }
 
 // ClaimRefresh claims in the cache, then records the winner. Every caller

@@ -3,6 +3,7 @@ package revocation
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/m9m/auth/port"
@@ -44,9 +45,10 @@ type Rebuilder struct {
 	settings Settings
 	observe  func(Outcome)
 
-	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	behind atomic.Bool // a cache write failed after its record write
+	kick   chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 // NewRebuilder returns a rebuilder of cache from record. observe (may be
@@ -79,6 +81,20 @@ func (r *Rebuilder) Notice(err error) {
 	select {
 	case r.kick <- struct{}{}:
 	default: // a wake-up is pending already
+	}
+}
+
+// Behind says a revocation reached the record but not the cache: the loop
+// invalidates the cache as soon as it can reach it, then rebuilds it. It
+// never blocks; a nil Rebuilder ignores it.
+func (r *Rebuilder) Behind() {
+	if r == nil {
+		return
+	}
+	r.behind.Store(true)
+	select {
+	case r.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -126,7 +142,10 @@ func (r *Rebuilder) loop(stop <-chan struct{}) {
 			case <-ctx.Done():
 			}
 		}()
-		err := r.EnsureReady(ctx)
+		err := r.invalidateIfBehind(ctx)
+		if err == nil {
+			err = r.EnsureReady(ctx)
+		}
 		cancel()
 		if err != nil {
 			// Observed already. Wait a watch before the next attempt, however
@@ -139,6 +158,18 @@ func (r *Rebuilder) loop(stop <-chan struct{}) {
 			}
 		}
 	}
+}
+
+// invalidateIfBehind drops the cache's epoch when a write to it failed.
+func (r *Rebuilder) invalidateIfBehind(ctx context.Context) error {
+	if !r.behind.Load() {
+		return nil
+	}
+	if err := r.cache.Invalidate(ctx); err != nil {
+		return err
+	}
+	r.behind.Store(false)
+	return nil
 }
 
 // purge deletes the revocations no longer in force. Every instance runs it;

@@ -298,3 +298,62 @@ func TestAFailingRebuildIsRetriedOncePerWatch(t *testing.T) {
 		t.Fatalf("%d failures observed for %d attempts", failures.Load(), rec.reads.Load())
 	}
 }
+
+func (c *coldCache) Invalidate(context.Context) error {
+	c.ready.Store(false)
+	return nil
+}
+
+// flakyCache fails its next session denial, as Redis does on a timeout.
+type flakyCache struct {
+	*coldCache
+	fail atomic.Bool
+}
+
+func (c *flakyCache) DenySession(ctx context.Context, sid string, until time.Time) error {
+	if c.fail.CompareAndSwap(true, false) {
+		return domain.Unavailable("redis", errors.New("i/o timeout"))
+	}
+	return c.coldCache.DenySession(ctx, sid, until)
+}
+
+// A denial that reached the record but not the cache leaves the cache
+// behind: it is invalidated (every check fails closed) and rebuilt, after
+// which the denial holds.
+func TestACacheWriteThatFailedMakesTheCacheRebuild(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := memory.NewClock(base)
+	cache := &flakyCache{coldCache: &coldCache{Denylist: memory.NewDenylist(clock)}}
+	rec := memory.NewRevocationRecord()
+	rebuilt := make(chan struct{}, 4)
+	r := revocation.NewRebuilder(cache, rec, clock, revocation.Settings{Watch: time.Hour}, func(o revocation.Outcome) {
+		if o.Rebuilt {
+			rebuilt <- struct{}{}
+		}
+	})
+	if err := r.EnsureReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-rebuilt
+	d := revocation.NewDenylist(rec, cache, r)
+	r.Start()
+	t.Cleanup(func() { _ = r.Stop(context.Background()) })
+
+	c := claims()
+	cache.fail.Store(true)
+	if err := d.DenySession(ctx, c.SessionID, c.ExpiresAt); !errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("DenySession with the cache failing = %v, want ErrUnavailable", err)
+	}
+	select {
+	case <-rebuilt:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the cache left behind was not rebuilt")
+	}
+	if err := d.Check(ctx, c); !errors.Is(err, domain.ErrUnauthenticated) {
+		t.Fatalf("the denial the cache missed, after the rebuild: Check = %v, want ErrUnauthenticated", err)
+	}
+	if cache.rebuilds.Load() != 2 {
+		t.Fatalf("%d rebuilds, want 2 (start, then after the failed write)", cache.rebuilds.Load())
+	}
+}
