@@ -36,7 +36,8 @@ type Outcome struct {
 
 // Rebuilder refills the denylist cache from the record when it is cold: at
 // start (EnsureReady), as soon as a check notices (Notice), and when its
-// watch finds it cold. Within a process one rebuild runs at a time; across
+// watch finds it cold; and makes it cold first when a write to it failed
+// after the record had taken it (Behind). Within a process one rebuild runs at a time; across
 // instances the cache's own lock lets one do the work while the others wait.
 type Rebuilder struct {
 	cache    port.RevocationCache
@@ -148,9 +149,10 @@ func (r *Rebuilder) loop(stop <-chan struct{}) {
 		}
 		cancel()
 		if err != nil {
-			// Observed already. Wait a watch before the next attempt, however
-			// many checks ask for one meanwhile: a Postgres that is down must
-			// not be retried (and logged) at the request rate.
+			// A failed rebuild was observed (an unreachable Redis is not: every
+			// check answers 503 for it already). Wait a watch before the next
+			// attempt, however many checks ask for one meanwhile: a Postgres
+			// that is down must not be retried (and logged) at the request rate.
 			select {
 			case <-stop:
 				return
