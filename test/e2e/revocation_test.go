@@ -5,10 +5,22 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/fx"
+
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/test/harness"
 	"github.com/m9m/auth/test/testenv"
+	"github.com/m9m/auth/usecase/revocation"
 )
+
+// rvNoWatch turns the denylist's once-a-second epoch watch down to hourly,
+// for tests that count a request's Redis round trips: the watch is
+// background traffic, not the request's.
+func rvNoWatch() harness.Option {
+	return harness.WithFx(fx.Decorate(func(revocation.Settings) revocation.Settings {
+		return revocation.Settings{Watch: time.Hour}
+	}))
+}
 
 // rvScenario is every kind of revocation the hot path relies on, made on two
 // instances, with the credentials that must stay refused and those that

@@ -22,6 +22,7 @@ import (
 // epoch marker is missing: at start, as soon as a check finds it cold, and
 // on its watch. /ready reports "revocations" failing while it is cold.
 var RevocationModule = fx.Options(
+	fx.Supply(revocation.Settings{}), // the defaults; tests may fx.Decorate them
 	fx.Provide(
 		fx.Annotate(pgadapter.NewRevocationRecord, fx.As(new(port.RevocationRecord))),
 		newDenylistCache,
@@ -47,9 +48,11 @@ const startRebuildTimeout = 10 * time.Second
 
 // newRebuilder builds the cache from the record at start if it is cold,
 // then keeps watching it, and logs every rebuild.
-func newRebuilder(lc fx.Lifecycle, cache *redisadapter.Denylist, record port.RevocationRecord, clock port.Clock, log *zap.Logger) *revocation.Rebuilder {
+func newRebuilder(lc fx.Lifecycle, cache *redisadapter.Denylist, record port.RevocationRecord, clock port.Clock,
+	settings revocation.Settings, log *zap.Logger,
+) *revocation.Rebuilder {
 	l := log.Named("revocation")
-	r := revocation.NewRebuilder(cache, record, clock, revocation.Settings{}, func(o revocation.Outcome) {
+	r := revocation.NewRebuilder(cache, record, clock, settings, func(o revocation.Outcome) {
 		switch {
 		case o.Err != nil:
 			l.Warn("rebuilding the Redis denylist from Postgres failed; JWT requests answer 503 until it succeeds", zap.Error(o.Err))
