@@ -337,3 +337,49 @@ func TestInvalidateMakesTheDenylistCold(t *testing.T) {
 		t.Fatalf("after the rebuild: %v", err)
 	}
 }
+
+// On Redis Cluster every denylist key, the epoch and the lock among them,
+// is in the {deny} slot: the check (epoch included), the claim, the gate,
+// Ready and the rebuild's batch scripts all run there.
+func TestDenylistRebuildOnCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Redis Cluster: integration test, not run with -short")
+	}
+	ctx := context.Background()
+	client := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: testenv.StartRedisCluster(t, 3)})
+	t.Cleanup(func() { _ = client.Close() })
+	clock := memory.NewClock(time.Now())
+	const prefix = "cluster:"
+	d := redis.NewDenylist(client, prefix, clock)
+	seed, revoked := seededRecord(t, clock, 1500) // two batches
+	wantCold(t, "Check before the build", d.Check(ctx, revoked[0]))
+	if err := d.Rebuild(ctx, seed); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Ready(ctx); err != nil {
+		t.Fatalf("Ready after the rebuild on a cluster: %v", err)
+	}
+	gate, err := redis.NewGate(client, prefix, clock, 60, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range revoked[:10] {
+		if err := d.Check(ctx, c); !errors.Is(err, domain.ErrUnauthenticated) {
+			t.Fatalf("revoked session on a cluster: Check = %v", err)
+		}
+		if _, err := gate.CheckAndSpend(ctx, c, "user:"+c.UserID); !errors.Is(err, domain.ErrUnauthenticated) {
+			t.Fatalf("revoked session through the gate on a cluster: %v", err)
+		}
+	}
+	live := tokenClaims(clock.Now())
+	if _, err := gate.CheckAndSpend(ctx, live, "user:"+live.UserID); err != nil {
+		t.Fatalf("live token through the gate on a cluster: %v", err)
+	}
+	if _, err := d.ClaimRefresh(ctx, live.TokenID, "successor", 10*time.Second, live.ExpiresAt); err != nil {
+		t.Fatalf("refresh claim on a cluster: %v", err)
+	}
+	if err := d.Invalidate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantCold(t, "Check after Invalidate on a cluster", d.Check(ctx, live))
+}
