@@ -21,7 +21,7 @@ import (
 const (
 	// rebuildLockTTL bounds how long a rebuilder that died holds the others
 	// up; a live one extends it with every batch.
-	rebuildLockTTL = 30 * time.Second
+	rebuildLockTTL = 10 * time.Second
 	// rebuildBatch is how many entries one round trip carries (a script
 	// call over a batch holds Redis for about a millisecond).
 	rebuildBatch = 1000
