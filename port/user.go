@@ -3,6 +3,7 @@ package port
 import (
 	"context"
 
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/user"
 )
 
@@ -14,8 +15,8 @@ type UserStore interface {
 	// Create stores u. If u.ID is empty, Create assigns a fresh domain.NewID()
 	// to it. ID, CreatedAt and UpdatedAt are the caller's to set (the use case
 	// takes them from its Clock). A duplicate ID or username (ignoring case) is
-	// domain.ErrConflict.
-	Create(ctx context.Context, u *user.User) error
+	// domain.ErrConflict. events are audited with the write (see AuditStore).
+	Create(ctx context.Context, u *user.User, events ...audit.Event) error
 	// Get returns the user with id, or domain.ErrNotFound.
 	Get(ctx context.Context, id string) (*user.User, error)
 	// GetByUsername returns the user whose username equals username ignoring
@@ -26,12 +27,14 @@ type UserStore interface {
 	// transaction; it returns the stored user. An error from fn aborts the
 	// update and is returned unchanged. fn cannot change ID or CreatedAt; it
 	// sets UpdatedAt itself. Unknown id is domain.ErrNotFound; a new username
-	// that another user holds is domain.ErrConflict.
-	Update(ctx context.Context, id string, fn func(*user.User) error) (*user.User, error)
+	// that another user holds is domain.ErrConflict. events are audited with
+	// the write, read after fn returns (see AuditStore).
+	Update(ctx context.Context, id string, fn func(*user.User) error, events ...audit.Event) (*user.User, error)
 	// Delete removes the user with id, or returns domain.ErrNotFound. The
 	// caller ends the user's sessions and denies their tokens; a store may
-	// also drop the session records (Postgres cascades).
-	Delete(ctx context.Context, id string) error
+	// also drop the session records (Postgres cascades). events are audited
+	// with the write (see AuditStore).
+	Delete(ctx context.Context, id string, events ...audit.Event) error
 }
 
 // UserLister pages through all users in a stable order (creation time, then

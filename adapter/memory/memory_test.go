@@ -78,3 +78,16 @@ func TestDenylistRebuild(t *testing.T) {
 		return memory.NewDenylist(clock), func() porttest.RebuildableDenylist { return memory.NewDenylist(clock) }
 	})
 }
+
+func TestAuditedWrites(t *testing.T) {
+	porttest.AuditedWrites(t, func(*testing.T) porttest.AuditedStores {
+		trail := memory.NewAuditStore()
+		users, sessions, workflows := memory.NewUserStore(), memory.NewSessionStore(), memory.NewWorkflowStore()
+		keys := memory.NewAPIKeyStore(users)
+		users.AttachAudit(trail)
+		sessions.AttachAudit(trail)
+		workflows.AttachAudit(trail)
+		keys.AttachAudit(trail)
+		return porttest.AuditedStores{Users: users, Sessions: sessions, Keys: keys, Workflows: workflows, Audit: trail}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/port"
 )
@@ -19,6 +20,8 @@ import (
 // kept in UTC at microsecond precision, as Postgres keeps them, so tests see
 // the same values from either store.
 type UserStore struct {
+	auditedWrites
+
 	mu    sync.Mutex
 	users map[string]user.User
 }
@@ -57,7 +60,7 @@ func (s *UserStore) usernameTakenLocked(username, id string) bool {
 }
 
 // Create stores u, assigning an ID if it has none.
-func (s *UserStore) Create(ctx context.Context, u *user.User) error {
+func (s *UserStore) Create(ctx context.Context, u *user.User, events ...audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -71,6 +74,9 @@ func (s *UserStore) Create(ctx context.Context, u *user.User) error {
 	}
 	if s.usernameTakenLocked(u.Username, u.ID) {
 		return domain.ErrConflict.WithMessage("Username already taken")
+	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return err
 	}
 	s.users[u.ID] = normalizeUser(*u)
 	return nil
@@ -108,7 +114,7 @@ func (s *UserStore) GetByUsername(ctx context.Context, username string) (*user.U
 
 // Update applies fn to the user with id under the store's lock, which plays
 // the part of the row lock: concurrent updates of a user run one at a time.
-func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) error) (*user.User, error) {
+func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) error, events ...audit.Event) (*user.User, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -126,13 +132,16 @@ func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) e
 	if s.usernameTakenLocked(next.Username, id) {
 		return nil, domain.ErrConflict.WithMessage("Username already taken")
 	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return nil, err
+	}
 	next = normalizeUser(next)
 	s.users[id] = next
 	return &next, nil
 }
 
 // Delete removes the user with id.
-func (s *UserStore) Delete(ctx context.Context, id string) error {
+func (s *UserStore) Delete(ctx context.Context, id string, events ...audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -140,6 +149,9 @@ func (s *UserStore) Delete(ctx context.Context, id string) error {
 	defer s.mu.Unlock()
 	if _, ok := s.users[id]; !ok {
 		return domain.ErrNotFound
+	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return err
 	}
 	delete(s.users, id)
 	return nil

@@ -79,11 +79,15 @@ func (s *RevocationRecord) ClaimRefresh(ctx context.Context, jti, successor stri
 		return domain.Invalid(domain.FieldError{Field: "jti", Message: "jti and successor are required"})
 	}
 	res, err := s.db.ExecContext(ctx, claimUpsert, jti, until.UTC(), successor)
-	if err := affectedOne(res, err); err != nil {
-		if domain.KindOf(err) == domain.KindNotFound {
-			return domain.ErrUnauthenticated // another successor, or logged out
-		}
-		return err
+	if err != nil {
+		return translate(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return translate(err)
+	}
+	if n == 0 {
+		return domain.ErrUnauthenticated // another successor, or logged out
 	}
 	return nil
 }

@@ -20,8 +20,9 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, client prin
 	if _, err := s.Get(ctx, id); err != nil {
 		return err
 	}
+	e := s.event(audit.ActionUserDelete, p, client, id)
 	err := s.Revoker.EndSessionsAround(ctx, id, "", func(ctx context.Context) error {
-		err := s.Users.Delete(ctx, id)
+		err := s.Users.Delete(ctx, id, e)
 		if errors.Is(err, domain.ErrNotFound) {
 			return errUserNotFound
 		}
@@ -30,9 +31,5 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, client prin
 	if err != nil {
 		return err
 	}
-	if err := s.Revoker.CutOff(ctx, id); err != nil {
-		return err
-	}
-	s.record(ctx, s.event(audit.ActionUserDelete, p, client, id))
-	return nil
+	return s.Revoker.CutOff(ctx, id)
 }
