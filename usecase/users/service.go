@@ -33,8 +33,10 @@ type Deps struct {
 	Lister  port.UserLister
 	Hasher  port.PasswordHasher
 	Revoker SessionRevoker
-	Audit   port.AuditLog
-	Clock   port.Clock
+	// Keys, when set, lets RevokeCredentials revoke the user's API keys.
+	Keys  port.APIKeyStore
+	Audit port.AuditLog
+	Clock port.Clock
 }
 
 // Service runs the user administration use cases; each has its own file.

@@ -144,13 +144,14 @@ type usersServiceParams struct {
 	Lister port.UserLister
 	Hasher port.PasswordHasher
 	Auth   *auth.Service
+	Keys   port.APIKeyStore
 	Audit  port.AuditLog
 	Clock  port.Clock
 	Stats  *metrics.Metrics
 }
 
 func newUsersService(p usersServiceParams) *users.Service {
-	return users.New(users.Deps{Users: countUsers(p.Users, p.Stats), Lister: p.Lister, Hasher: p.Hasher, Revoker: p.Auth.Revoker(), Audit: p.Audit, Clock: p.Clock})
+	return users.New(users.Deps{Users: countUsers(p.Users, p.Stats), Lister: p.Lister, Hasher: p.Hasher, Revoker: p.Auth.Revoker(), Keys: p.Keys, Audit: p.Audit, Clock: p.Clock})
 }
 
 func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig) httpapi.Routes {
@@ -165,6 +166,7 @@ func newLoginThrottle(rdb goredis.UniversalClient, prefix redis.Prefix, cfg conf
 	}
 	return redisadapter.NewLoginThrottle(rdb, string(prefix), port.ThrottleLimits{
 		MaxPerUser: cfg.MaxFailuresPerUser, MaxPerIP: cfg.MaxFailuresPerIP, Window: cfg.Window,
+		MaxPerUsername: cfg.MaxFailuresPerUsername, KnownClientTTL: cfg.KnownClientTTL,
 	}, clock)
 }
 
@@ -172,12 +174,13 @@ func newLoginThrottle(rdb goredis.UniversalClient, prefix redis.Prefix, cfg conf
 // false.
 type noThrottle struct{}
 
-func (noThrottle) Check(context.Context, string, string) (time.Duration, error) { return 0, nil }
-func (noThrottle) Fail(context.Context, string, string) (time.Duration, error)  { return 0, nil }
-func (noThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
+func (noThrottle) Check(context.Context, port.LoginAttempt) (time.Duration, error) { return 0, nil }
+func (noThrottle) Fail(context.Context, port.LoginAttempt) (time.Duration, error)  { return 0, nil }
+func (noThrottle) Reserve(context.Context, port.LoginAttempt) (time.Duration, error) {
 	return 0, nil
 }
-func (noThrottle) Forgive(context.Context, string, string) error { return nil }
+func (noThrottle) Forgive(context.Context, port.LoginAttempt) error { return nil }
+func (noThrottle) Release(context.Context, port.LoginAttempt) error { return nil }
 
 // bootstrapAdmin creates security.bootstrap_admin at start while no user
 // exists. Its hook is appended after the Postgres pool's (this function
