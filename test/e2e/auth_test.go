@@ -468,6 +468,7 @@ func TestMeCostsNoPostgresAndOneRedisRoundTrip(t *testing.T) {
 				return counted, nil
 			}),
 		),
+		rvNoWatch(),
 	)
 	tok := s.AdminToken(t)
 	if len(counter.requestStatements()) == 0 {

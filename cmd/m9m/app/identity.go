@@ -37,7 +37,6 @@ var IdentityModule = fx.Options(
 		newTokenService,
 		fx.Annotate(pgadapter.NewUserStore, fx.As(new(port.UserStore)), fx.As(new(port.UserLister))),
 		fx.Annotate(pgadapter.NewSessionStore, fx.As(new(port.SessionStore)), fx.As(new(port.SessionEnder))),
-		newDenylist,
 		newLoginThrottle,
 		newAuthService,
 		newUsersService,
@@ -168,11 +167,6 @@ func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig, 
 	}
 	devices := httpapi.NewDeviceCookies([]byte(cfg.Secret), prev, 0, clock.Now)
 	return httpapi.AuthRoutes(svc, chain, true, httpapi.WithDeviceCookies(devices))
-}
-
-// newDenylist is the Redis token denylist, shared by every instance.
-func newDenylist(rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock) port.TokenDenylist {
-	return redisadapter.NewDenylist(rdb, string(prefix), clock)
 }
 
 // newLoginThrottle is the Redis login throttle of security.login_throttle,
