@@ -10,13 +10,13 @@ import (
 )
 
 func newMigrateCmd(flags *rootFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "migrate", Short: "Apply or inspect database migrations"}
+	cmd := groupCmd("migrate", "Apply or inspect database migrations")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "up",
 		Short: "Apply all pending migrations (Postgres: safe from several instances at once; SQLite: refused while a server holds the file)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.load()
+			cfg, err := flags.load(databaseSections...)
 			if err != nil {
 				return err
 			}
@@ -27,10 +27,15 @@ func newMigrateCmd(flags *rootFlags) *cobra.Command {
 				return err
 			}
 			defer func() { _ = db.close() }()
-			if err := db.migrate(ctx); err != nil {
+			n, err := db.migrate(ctx)
+			if err != nil {
 				return fmt.Errorf("migrate up: %w", err)
 			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), "migrations applied")
+			if n == 0 {
+				_, err = fmt.Fprintln(cmd.OutOrStdout(), "nothing to migrate: the schema is up to date")
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "applied %d migration(s)\n", n)
 			return err
 		},
 	})
@@ -39,7 +44,7 @@ func newMigrateCmd(flags *rootFlags) *cobra.Command {
 		Short: "List migrations and whether each is applied",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.load()
+			cfg, err := flags.load(databaseSections...)
 			if err != nil {
 				return err
 			}

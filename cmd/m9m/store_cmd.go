@@ -33,7 +33,7 @@ type commandStore struct {
 	audit     port.AuditStore
 	retention app.RetentionStores
 	sealed    port.SealedSecretStore
-	migrate   func(context.Context) error
+	migrate   func(context.Context) (int, error)
 	status    func(context.Context) ([]*goose.MigrationStatus, error)
 	close     func() error
 }
@@ -49,7 +49,7 @@ func openCommandStore(ctx context.Context, cfg *config.Config) (*commandStore, e
 			audit:     sqliteadapter.NewAuditStore(f.DB),
 			retention: app.SQLiteRetention(f.DB),
 			sealed:    sqliteadapter.NewWorkflowStore(f.DB),
-			migrate:   func(ctx context.Context) error { return sqliteadapter.Migrate(ctx, f.DB) },
+			migrate:   func(ctx context.Context) (int, error) { return sqliteadapter.MigrateUp(ctx, f.DB) },
 			status: func(ctx context.Context) ([]*goose.MigrationStatus, error) {
 				return sqliteadapter.MigrationStatus(ctx, f.DB)
 			},
@@ -60,16 +60,16 @@ func openCommandStore(ctx context.Context, cfg *config.Config) (*commandStore, e
 	if err != nil {
 		return nil, err
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := postgres.Ping(ctx, db, cfg.Database); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("postgres unreachable (check database.url): %w", err)
+		return nil, err
 	}
 	return &commandStore{
 		users:     pgadapter.NewUserStore(db),
 		audit:     pgadapter.NewAuditStore(db),
 		retention: app.PostgresRetention(db),
 		sealed:    pgadapter.NewWorkflowStore(db),
-		migrate:   func(ctx context.Context) error { return pgadapter.Migrate(ctx, db.DB) },
+		migrate:   func(ctx context.Context) (int, error) { return pgadapter.MigrateUp(ctx, db.DB) },
 		status: func(ctx context.Context) ([]*goose.MigrationStatus, error) {
 			return pgadapter.MigrationStatus(ctx, db.DB)
 		},

@@ -21,9 +21,15 @@ import (
 var azContractPublic = []string{
 	"GET /health",
 	"GET /ready",
+	"HEAD /health", // as GET without a body, for load balancers that probe with HEAD
+	"HEAD /ready",
 	"GET /api/v1/openapi.yaml",
 	"POST /api/v1/auth/login",
 	"POST /webhook/*",
+	// The console's static files and the redirects to them (contract §4a).
+	"GET /",
+	"GET /console",
+	"GET /console/*",
 }
 
 // azSelfAuthenticating are routes declared Public so that the guard does

@@ -320,9 +320,9 @@ func TestCLIUserCreate(t *testing.T) {
 	if harness.Embedded() {
 		s = harness.Start(t, harness.SharedWith(s)) // the same file, restarted
 	}
-	id := strings.TrimSpace(out)
-	if len(id) != 32 || strings.Contains(out, pw) {
-		t.Fatalf("output = %q, want just the id", out)
+	id := createdUserID(t, out)
+	if strings.Contains(out, pw) {
+		t.Fatalf("output = %q shows the password", out)
 	}
 	var m struct {
 		User struct{ ID, Role string }

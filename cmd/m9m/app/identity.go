@@ -38,6 +38,7 @@ var IdentityModule = fx.Options(
 		fx.Annotate(newBearerAuthenticator, fx.As(new(authn.Authenticator)), fx.ResultTags(`name:"bearer"`)),
 		fx.Annotate(newAuthRoutes, fx.ResultTags(`group:"routes"`)),
 		fx.Annotate(httpapi.UsersRoutes, fx.ResultTags(`group:"routes"`)),
+		fx.Annotate(httpapi.ConsoleRoutes, fx.ResultTags(`group:"routes"`)),
 	),
 	fx.Invoke(bootstrapAdmin),
 )
@@ -71,18 +72,26 @@ type tokenServiceOut struct {
 // newTokenService builds the JWT service from security.jwt; each previous
 // secret is named by its derived kid (jwt.KIDFor), so rotation needs no
 // IDs. With JWT disabled there is no secret: every token is refused.
-func newTokenService(cfg config.JWTConfig, clock port.Clock) (tokenServiceOut, error) {
+//
+// It logs the key ids it signs and verifies with (one-way fingerprints,
+// never the secrets), so each phase of a rotation can be checked on every
+// instance: all verify the new kid, then all sign with it, then the old kid
+// is gone.
+func newTokenService(cfg config.JWTConfig, clock port.Clock, log *zap.Logger) (tokenServiceOut, error) {
 	if !cfg.Enabled {
 		return tokenServiceOut{Issuer: disabledTokens{}, Verifier: disabledTokens{}}, nil
 	}
 	prev := make([]jwt.Secret, 0, len(cfg.PreviousSecrets))
+	verify := []string{jwt.KIDFor([]byte(cfg.Secret))}
 	for _, s := range cfg.PreviousSecrets {
 		prev = append(prev, jwt.Secret{KID: jwt.KIDFor([]byte(s)), Key: []byte(s)})
+		verify = append(verify, jwt.KIDFor([]byte(s)))
 	}
 	svc, err := jwt.New(jwt.Config{Current: jwt.Secret{Key: []byte(cfg.Secret)}, Previous: prev, Leeway: cfg.Leeway}, clock)
 	if err != nil {
 		return tokenServiceOut{}, fmt.Errorf("security.jwt: %w", err)
 	}
+	log.Info("jwt keys", zap.String("sign_kid", verify[0]), zap.Strings("verify_kids", verify))
 	return tokenServiceOut{Issuer: svc, Verifier: svc}, nil
 }
 
@@ -149,13 +158,18 @@ func newUsersService(p usersServiceParams) *users.Service {
 	return users.New(users.Deps{Users: countUsers(p.Users, p.Stats), Lister: p.Lister, Hasher: p.Hasher, Revoker: p.Auth.Revoker(), Keys: p.Keys, Audit: p.Audit, Clock: p.Clock})
 }
 
-func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig) httpapi.Routes {
-	return httpapi.AuthRoutes(svc, chain, cfg.Enabled)
-}
-
-// newDenylist is the Redis token denylist, shared by every instance.
-func newDenylist(rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock) port.TokenDenylist {
-	return redisadapter.NewDenylist(rdb, string(prefix), clock)
+// newAuthRoutes serves the session endpoints; console logins mark their
+// browser with a device cookie keyed from the JWT secrets.
+func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig, clock port.Clock) httpapi.Routes {
+	if !cfg.Enabled {
+		return httpapi.AuthRoutes(svc, chain, false)
+	}
+	prev := make([][]byte, 0, len(cfg.PreviousSecrets))
+	for _, s := range cfg.PreviousSecrets {
+		prev = append(prev, []byte(s))
+	}
+	devices := httpapi.NewDeviceCookies([]byte(cfg.Secret), prev, 0, clock.Now)
+	return httpapi.AuthRoutes(svc, chain, true, httpapi.WithDeviceCookies(devices))
 }
 
 // newLoginThrottle is the Redis login throttle of security.login_throttle,

@@ -44,6 +44,7 @@ func storesModule(db config.DatabaseConfig) fx.Option {
 var sharedStores = fx.Options(
 	postgres.Module,
 	redis.Module,
+	RevocationModule,
 	fx.Provide(
 		fx.Annotate(pgadapter.NewUserStore, fx.As(new(port.UserStore)), fx.As(new(port.UserLister))),
 		fx.Annotate(pgadapter.NewSessionStore, fx.As(new(port.SessionStore)), fx.As(new(port.SessionEnder))),
@@ -51,7 +52,6 @@ var sharedStores = fx.Options(
 		fx.Annotate(pgadapter.NewAuditStore, fx.As(new(port.AuditStore))),
 		fx.Annotate(pgadapter.NewWorkflowStore, fx.As(new(port.WorkflowStore)), fx.As(new(port.WorkflowLister))),
 		fx.Annotate(pgadapter.NewExecutionStore, fx.As(new(port.ExecutionStore))),
-		newDenylist,
 		newLoginThrottle,
 		newRateLimiter,
 		newRequestGate,
