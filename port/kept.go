@@ -6,7 +6,7 @@ import (
 )
 
 // KeptEntry is one entry of an in-process map that must survive a restart
-// (a revoked jti, a user's not-before, a refresh claim, a replay digest).
+// (today the webhook replay guard's digests).
 type KeptEntry struct {
 	// Kind names the map the entry belongs to ("jti", "sid", ...).
 	Kind string
@@ -21,10 +21,11 @@ type KeptEntry struct {
 }
 
 // KeptState is where the single-node, in-process adapters of the embedded
-// mode (denylist, refresh claims, webhook replay guard) keep what must
-// survive a restart, in the same file as the rest of the data. They decide
-// in memory and write here before answering, so a revocation that was
-// answered is on disk; at start they load it back.
+// mode (the webhook replay guard) keep what must survive a restart, in the
+// same file as the rest of the data. They decide in memory and write here
+// before answering, so a digest that was accepted is on disk; at start they
+// load it back. Revocations and refresh claims have their own durable
+// record, RevocationRecord, the same port in both modes.
 type KeptState interface {
 	// Keep stores e. If an entry (Kind, Key) exists, it keeps the larger
 	// Num and the later Until, and its Text unless that is empty, so

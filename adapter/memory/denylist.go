@@ -18,15 +18,8 @@ const sweepEvery = 1024
 // Denylist is an in-process port.TokenDenylist. Entries expire by the
 // injected clock. It is shared only within one process: a multi-instance
 // deployment needs the Redis adapter.
-//
-// Built with NewKeptDenylist it is the embedded mode's denylist: every
-// entry it writes is also written to a port.KeptState (the SQLite file)
-// before the call returns, and Restore loads them back at start, so a token
-// revoked before a restart is still refused after it. Check never leaves
-// the process.
 type Denylist struct {
 	clock port.Clock
-	kept  port.KeptState // nil: nothing survives the process
 
 	mu       sync.Mutex
 	tokens   map[string]time.Time // jti → until
@@ -59,80 +52,6 @@ func NewDenylist(clock port.Clock) *Denylist {
 	}
 }
 
-// NewKeptDenylist returns an empty denylist that also writes every entry to
-// kept before answering; call Restore before serving.
-func NewKeptDenylist(clock port.Clock, kept port.KeptState) *Denylist {
-	d := NewDenylist(clock)
-	d.kept = kept
-	return d
-}
-
-// Kinds of the denylist's entries in a port.KeptState.
-const (
-	keptToken   = "jti"
-	keptSession = "sid"
-	keptUser    = "user"  // Num: the not-before in Unix seconds
-	keptClaim   = "claim" // Text: the successor, kept for the grace only
-)
-
-// Restore loads the kept entries still in force. It merges with what is
-// already held, keeping the later of both.
-func (d *Denylist) Restore(ctx context.Context) error {
-	if d.kept == nil {
-		return nil
-	}
-	entries, err := d.kept.Load(ctx, d.clock.Now())
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	later := func(m map[string]time.Time, k string, until time.Time) {
-		if cur, ok := m[k]; !ok || until.After(cur) {
-			m[k] = until
-		}
-	}
-	for _, e := range entries {
-		switch e.Kind {
-		case keptToken:
-			later(d.tokens, e.Key, e.Until)
-		case keptSession:
-			later(d.sessions, e.Key, e.Until)
-		case keptUser:
-			nb := notBefore{unix: e.Num, until: e.Until}
-			if cur, ok := d.users[e.Key]; ok {
-				nb.unix = max(nb.unix, cur.unix)
-				if cur.until.After(nb.until) {
-					nb.until = cur.until
-				}
-			}
-			d.users[e.Key] = nb
-		case keptClaim:
-			if _, ok := d.claims[e.Key]; !ok {
-				d.claims[e.Key] = claim{successor: e.Text, until: e.Until}
-			}
-		}
-	}
-	return nil
-}
-
-// keep writes entries to the kept state, if any. It runs after d.mu is
-// released (a write to the file must not hold up Check), and the state
-// itself never moves an entry backwards, so racing writers are harmless.
-// A failure is ErrUnavailable: the revocation holds in this process but is
-// not known to be durable, so the caller must not report success.
-func (d *Denylist) keep(ctx context.Context, entries ...port.KeptEntry) error {
-	if d.kept == nil {
-		return nil
-	}
-	for _, e := range entries {
-		if err := d.kept.Keep(ctx, e); err != nil {
-			return domain.Unavailable("denylist", err)
-		}
-	}
-	return nil
-}
-
 // Check reports whether the token is denied.
 func (d *Denylist) Check(ctx context.Context, c session.Claims) error {
 	if err := ctx.Err(); err != nil {
@@ -158,15 +77,15 @@ func (d *Denylist) Check(ctx context.Context, c session.Claims) error {
 
 // DenyToken denies jti until until.
 func (d *Denylist) DenyToken(ctx context.Context, jti string, until time.Time) error {
-	return d.deny(ctx, d.tokens, keptToken, jti, until)
+	return d.deny(ctx, d.tokens, jti, until)
 }
 
 // DenySession denies every token of sid until until.
 func (d *Denylist) DenySession(ctx context.Context, sid string, until time.Time) error {
-	return d.deny(ctx, d.sessions, keptSession, sid, until)
+	return d.deny(ctx, d.sessions, sid, until)
 }
 
-func (d *Denylist) deny(ctx context.Context, m map[string]time.Time, kind, id string, until time.Time) error {
+func (d *Denylist) deny(ctx context.Context, m map[string]time.Time, id string, until time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return domain.Unavailable("denylist", err)
 	}
@@ -178,12 +97,12 @@ func (d *Denylist) deny(ctx context.Context, m map[string]time.Time, kind, id st
 		return nil // every token it could deny has expired already
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if cur, ok := m[id]; !ok || until.After(cur) {
 		m[id] = until
 	}
 	d.wroteLocked(now)
-	d.mu.Unlock()
-	return d.keep(ctx, port.KeptEntry{Kind: kind, Key: id, Until: until})
+	return nil
 }
 
 // DenyUserBefore denies the user's tokens issued before notBefore.
@@ -199,6 +118,7 @@ func (d *Denylist) DenyUserBefore(ctx context.Context, userID string, nb, until 
 		return nil
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	next := notBefore{unix: nb.Unix(), until: until}
 	if cur, ok := d.users[userID]; ok && now.Before(cur.until) {
 		next.unix = max(next.unix, cur.unix)
@@ -208,8 +128,7 @@ func (d *Denylist) DenyUserBefore(ctx context.Context, userID string, nb, until 
 	}
 	d.users[userID] = next
 	d.wroteLocked(now)
-	d.mu.Unlock()
-	return d.keep(ctx, port.KeptEntry{Kind: keptUser, Key: userID, Num: next.unix, Until: next.until})
+	return nil
 }
 
 // ClaimRefresh makes successor the one successor of jti.
@@ -225,31 +144,24 @@ func (d *Denylist) ClaimRefresh(ctx context.Context, jti, successor string, grac
 		return "", domain.ErrUnauthenticated
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if c, ok := d.claims[jti]; ok && now.Before(c.until) {
-		d.mu.Unlock()
 		return c.successor, nil
 	}
 	if u, ok := d.tokens[jti]; ok && now.Before(u) {
-		d.mu.Unlock()
 		return "", domain.ErrUnauthenticated
 	}
-	entries := []port.KeptEntry{{Kind: keptToken, Key: jti, Until: until}}
 	if grace > 0 {
 		graceEnd := now.Add(grace)
 		if graceEnd.After(until) {
 			graceEnd = until
 		}
 		d.claims[jti] = claim{successor: successor, until: graceEnd}
-		entries = append(entries, port.KeptEntry{Kind: keptClaim, Key: jti, Text: successor, Until: graceEnd})
 	}
 	if cur, ok := d.tokens[jti]; !ok || until.After(cur) {
 		d.tokens[jti] = until
 	}
 	d.wroteLocked(now)
-	d.mu.Unlock()
-	if err := d.keep(ctx, entries...); err != nil {
-		return "", err
-	}
 	return successor, nil
 }
 

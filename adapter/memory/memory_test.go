@@ -118,12 +118,6 @@ func TestRateLimiterRefillsByTheClock(t *testing.T) {
 	}
 }
 
-func TestKeptDenylist(t *testing.T) {
-	porttest.TokenDenylist(t, func(_ *testing.T, clock *memory.Clock) port.TokenDenylist {
-		return memory.NewKeptDenylist(clock, memory.NewKeptState())
-	})
-}
-
 func TestKeptReplayGuard(t *testing.T) {
 	porttest.WebhookReplayGuard(t, func(_ *testing.T, clock *memory.Clock) port.WebhookReplayGuard {
 		return memory.NewKeptReplayGuard(clock, memory.NewKeptState())

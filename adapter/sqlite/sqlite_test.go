@@ -80,3 +80,10 @@ func seedUser(id string) *user.User {
 		PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA", CreatedAt: now, UpdatedAt: now,
 	}
 }
+
+func TestRevocationRecord(t *testing.T) {
+	db := testenv.SQLite(t)
+	porttest.RevocationRecord(t, func(*testing.T) (port.RevocationRecord, func() port.RevocationRecord) {
+		return sqlite.NewRevocationRecord(db), func() port.RevocationRecord { return sqlite.NewRevocationRecord(db) }
+	})
+}

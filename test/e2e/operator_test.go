@@ -351,7 +351,7 @@ func TestHealthcheckFollowsTLS(t *testing.T) {
 // admin exists, instances start without it.
 func TestBootstrapPasswordOnlyForFirstStart(t *testing.T) {
 	t.Parallel()
-	dbURL := freshDatabase(t, "bootpw")
+	dbURL := privateDatabaseURL(t) // an empty database of the run's mode
 	cfg := harness.TestConfig(t)
 	cfg.Database.URL = dbURL
 	cfg.Security.BootstrapAdmin.Password = ""

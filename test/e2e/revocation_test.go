@@ -142,6 +142,7 @@ func (sc *rvScenario) rebuilt(t *testing.T) {
 
 func TestRevocationsSurviveARedisRestart(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "Redis losing its memory; the embedded mode has no Redis (its restarts: TestEmbeddedRestartKeepsEverything)")
 	rs := testenv.StartRedisServer(t)
 	a := harness.Start(t, harness.WithConfig(func(c *config.Config) { c.Redis.URL = rs.URL() }))
 	b := harness.Start(t, harness.SharedWith(a))
@@ -154,6 +155,7 @@ func TestRevocationsSurviveARedisRestart(t *testing.T) {
 
 func TestRevocationsSurviveAFailoverToAnEmptyReplica(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "Redis losing its memory; the embedded mode has no Redis (its restarts: TestEmbeddedRestartKeepsEverything)")
 	primary, replica := testenv.StartRedisServer(t), testenv.StartRedisServer(t)
 	proxy := startTCPProxy(t, primary.Addr)
 	a := harness.Start(t, harness.WithConfig(func(c *config.Config) { c.Redis.URL = "redis://" + proxy.Addr() + "/0" }))
@@ -174,6 +176,7 @@ func TestRevocationsSurviveAFailoverToAnEmptyReplica(t *testing.T) {
 // logout made after the snapshot is refused again.
 func TestRevocationsSurviveARestoreOfAnOlderSnapshot(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "Redis losing its memory; the embedded mode has no Redis (its restarts: TestEmbeddedRestartKeepsEverything)")
 	rs := testenv.StartRedisServer(t)
 	a := harness.Start(t, harness.WithConfig(func(c *config.Config) { c.Redis.URL = rs.URL() }))
 	b := harness.Start(t, harness.SharedWith(a))

@@ -45,6 +45,7 @@ type rotationSlot struct {
 // one token lifetime; the injected clock jumps instead.
 func TestJWTSecretRotationRollout(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "two instances serving at once")
 	oldSecret := "old-" + strings.Repeat("o", 40)
 	newSecret := "new-" + strings.Repeat("n", 40)
 	phases := []rotationPhase{

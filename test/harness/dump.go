@@ -74,7 +74,7 @@ func (s *Server) ReadyChecks() []string {
 	if s.Config.Database.Embedded() {
 		return []string{"sqlite"}
 	}
-	return []string{"postgres", "redis"}
+	return []string{"postgres", "redis", "revocations"}
 }
 
 // ReadyOK reports whether checks (the "checks" of a /ready answer) are

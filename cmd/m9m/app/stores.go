@@ -18,6 +18,7 @@ import (
 	"github.com/m9m/auth/infra/redis"
 	infrasqlite "github.com/m9m/auth/infra/sqlite"
 	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/usecase/revocation"
 )
 
 // storesReady is provided once the mode's database exists; hooks that need
@@ -29,9 +30,11 @@ type storesReady struct{}
 // nothing above the adapters knows which:
 //
 //   - embedded (database.url unset or sqlite:PATH): the SQLite stores, and
-//     in process what Redis holds in the other mode — the denylist, refresh
-//     claims and replay guard (kept in the same file, restored at start),
-//     the login throttle, the rate limiter and the request gate;
+//     in process what Redis holds in the other mode — the denylist (its
+//     durable record, revocations and refresh claims, in the same file and
+//     rebuilt from it at start), the replay guard (kept in the file,
+//     restored at start), the login throttle, the rate limiter and the
+//     request gate;
 //   - multi-instance (a Postgres database.url, with Redis): the Postgres
 //     stores and the Redis adapters, shared by every instance.
 func storesModule(db config.DatabaseConfig) fx.Option {
@@ -78,9 +81,10 @@ var embeddedStores = fx.Options(
 		fx.Annotate(sqliteadapter.NewAuditStore, fx.As(new(port.AuditStore))),
 		fx.Annotate(sqliteadapter.NewWorkflowStore, fx.As(new(port.WorkflowStore)), fx.As(new(port.WorkflowLister))),
 		fx.Annotate(sqliteadapter.NewExecutionStore, fx.As(new(port.ExecutionStore))),
+		fx.Annotate(sqliteadapter.NewRevocationRecord, fx.As(new(port.RevocationRecord))),
 		newKeptState,
-		newKeptDenylist,
-		func(d *memory.Denylist) port.TokenDenylist { return d },
+		newLocalDenylistCache,
+		newLocalDenylist,
 		newKeptReplayGuard,
 		newLocalThrottle,
 		newLocalLimiter,
@@ -96,15 +100,25 @@ func embeddedReadiness(db *sqliteadapter.DB) readinessOut {
 	return readinessOut{Checks: []httpapi.ReadinessCheck{{Name: "sqlite", Check: db.Ping}}}
 }
 
-// keptSweepEvery is how often expired kept entries (revocations, claims,
-// replay digests) are deleted from the file; in memory they are swept as
-// they are written.
+// keptSweepEvery is how often expired revocations and replay digests are
+// deleted from the file; in memory they are swept as they are written.
 const keptSweepEvery = 10 * time.Minute
 
-// newKeptState is the file's kept state, swept in the background while the
-// app runs.
-func newKeptState(lc fx.Lifecycle, db *sqliteadapter.DB, clock port.Clock, log *zap.Logger) port.KeptState {
+// newKeptState is the file's kept state (the replay guard's digests); it and
+// the revocation record are swept of expired rows in the background while
+// the app runs.
+func newKeptState(lc fx.Lifecycle, db *sqliteadapter.DB, record port.RevocationRecord, clock port.Clock, log *zap.Logger) port.KeptState {
 	kept := sqliteadapter.NewKeptState(db)
+	sweep := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := record.Purge(ctx, clock.Now()); err != nil {
+			log.Warn("purging expired revocations from the database failed; will retry", zap.Error(err))
+		}
+		if _, err := kept.Sweep(ctx, clock.Now()); err != nil {
+			log.Warn("sweeping expired webhook replay digests from the database failed; will retry", zap.Error(err))
+		}
+	}
 	done, stopped := make(chan struct{}), make(chan struct{})
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
@@ -117,11 +131,7 @@ func newKeptState(lc fx.Lifecycle, db *sqliteadapter.DB, clock port.Clock, log *
 					case <-done:
 						return
 					case <-t.C:
-						ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-						if _, err := kept.Sweep(ctx, clock.Now()); err != nil {
-							log.Warn("sweeping expired revocations from the database failed; will retry", zap.Error(err))
-						}
-						cancel()
+						sweep()
 					}
 				}
 			}()
@@ -136,16 +146,26 @@ func newKeptState(lc fx.Lifecycle, db *sqliteadapter.DB, clock port.Clock, log *
 	return kept
 }
 
-// newKeptDenylist is the embedded denylist: decided in memory (no request
-// leaves the process), written to the file before a revocation answers,
-// and restored from it at start, before the HTTP server serves.
-func newKeptDenylist(lc fx.Lifecycle, kept port.KeptState, clock port.Clock) *memory.Denylist {
-	d := memory.NewKeptDenylist(clock, kept)
-	lc.Append(fx.Hook{OnStart: d.Restore})
+// newLocalDenylistCache is the in-process denylist every check reads (no
+// request leaves the process), rebuilt from the file's revocation record at
+// start, before the HTTP server serves.
+func newLocalDenylistCache(lc fx.Lifecycle, record port.RevocationRecord, clock port.Clock) *memory.Denylist {
+	d := memory.NewDenylist(clock)
+	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error { return d.Rebuild(ctx, record) }})
 	return d
 }
 
-// newKeptReplayGuard is the embedded replay guard, kept like the denylist.
+// newLocalDenylist is the embedded denylist, as in the multi-instance mode
+// (contract §15): each revocation is written to the durable record (the
+// file) before the in-process cache, and before the call answers. The
+// cache lives and dies with the process, so nothing rebuilds it later.
+func newLocalDenylist(record port.RevocationRecord, cache *memory.Denylist) port.TokenDenylist {
+	return revocation.NewDenylist(record, cache, nil)
+}
+
+// newKeptReplayGuard is the embedded replay guard: its digests are written
+// to the file's kept state before a delivery is accepted and restored at
+// start.
 func newKeptReplayGuard(lc fx.Lifecycle, kept port.KeptState, clock port.Clock) port.WebhookReplayGuard {
 	g := memory.NewKeptReplayGuard(clock, kept)
 	lc.Append(fx.Hook{OnStart: g.Restore})
