@@ -21,6 +21,16 @@ func TestWorkflowStore(t *testing.T) {
 	})
 }
 
+func TestUserRemover(t *testing.T) {
+	porttest.UserRemover(t, func(*testing.T) porttest.UserRemoverStores {
+		users, w := memory.NewUserStore(), memory.NewWorkflowStore()
+		return porttest.UserRemoverStores{
+			Remover: memory.NewUserRemover(users, w), Users: users,
+			Workflows: w, Lister: w, Executions: w.Executions(),
+		}
+	})
+}
+
 func TestReplayGuard(t *testing.T) {
 	porttest.WebhookReplayGuard(t, func(_ *testing.T, clock *memory.Clock) port.WebhookReplayGuard {
 		return memory.NewReplayGuard(clock)
