@@ -36,6 +36,7 @@ var IdentityModule = fx.Options(
 		newTokenService,
 		fx.Annotate(pgadapter.NewUserStore, fx.As(new(port.UserStore)), fx.As(new(port.UserLister))),
 		fx.Annotate(pgadapter.NewSessionStore, fx.As(new(port.SessionStore)), fx.As(new(port.SessionEnder))),
+		fx.Annotate(pgadapter.NewUserRemover, fx.As(new(port.UserRemover))),
 		newDenylist,
 		newLoginThrottle,
 		newAuthService,
@@ -139,16 +140,20 @@ func newAuthService(p authServiceParams) *auth.Service {
 
 type usersServiceParams struct {
 	fx.In
-	Users  port.UserStore
-	Lister port.UserLister
-	Hasher port.PasswordHasher
-	Auth   *auth.Service
-	Audit  port.AuditLog
-	Clock  port.Clock
+	Users   port.UserStore
+	Lister  port.UserLister
+	Remover port.UserRemover
+	Hasher  port.PasswordHasher
+	Auth    *auth.Service
+	Audit   port.AuditLog
+	Clock   port.Clock
 }
 
 func newUsersService(p usersServiceParams) *users.Service {
-	return users.New(users.Deps{Users: p.Users, Lister: p.Lister, Hasher: p.Hasher, Revoker: p.Auth.Revoker(), Audit: p.Audit, Clock: p.Clock})
+	return users.New(users.Deps{
+		Users: p.Users, Lister: p.Lister, Remover: p.Remover, Hasher: p.Hasher,
+		Revoker: p.Auth.Revoker(), Audit: p.Audit, Clock: p.Clock,
+	})
 }
 
 func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig) httpapi.Routes {
