@@ -120,7 +120,7 @@ func (d *Denylist) judge(c session.Claims, keys []string, vals []any) error {
 
 // denyScript sets KEYS[1] to the until ARGV[1] with TTL ARGV[2] unless it
 // already holds a later until.
-var denyScript = goredis.NewScript(`
+var denyScript = newScript(`
 local cur = tonumber(redis.call('GET', KEYS[1]))
 if cur == nil or tonumber(ARGV[1]) > cur then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -157,7 +157,7 @@ func (d *Denylist) deny(ctx context.Context, key string, until time.Time) error 
 // a TTL to that until from now (ARGV[3], ms). Numbers are kept as the
 // strings they arrived as, so Lua never prints a large number in exponent
 // notation.
-var nbfScript = goredis.NewScript(`
+var nbfScript = newScript(`
 local nb, untilMs, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -196,7 +196,7 @@ func (d *Denylist) DenyUserBefore(ctx context.Context, userID string, notBefore,
 // winner, {0, ""} when the token is already denied or the grace is over.
 // Being one script, the read and the SET NX cannot interleave with another
 // caller's.
-var claimScript = goredis.NewScript(`
+var claimScript = newScript(`
 local now = tonumber(ARGV[1])
 local c = redis.call('GET', KEYS[1])
 if c then

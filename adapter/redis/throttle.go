@@ -54,7 +54,7 @@ func (l *LoginThrottle) keys(username, ip string) (userKey, ipKey string) {
 // already over its limit (ARGV[4] for the username+IP counter, ARGV[5] for
 // the IP counter) it counts nothing. It returns {counted, n, start} with n
 // and start for each key (0 and now for a key without a live window).
-var countScript = goredis.NewScript(`
+var countScript = newScript(`
 local now, w = tonumber(ARGV[1]), tonumber(ARGV[2])
 local limits = {tonumber(ARGV[4]), tonumber(ARGV[5])}
 local live = {}
@@ -175,7 +175,7 @@ func (l *LoginThrottle) over(n, start int64, limit int, now int64) time.Duration
 
 // forgiveScript deletes the username+IP counter (KEYS[1]) and takes one
 // unit back from the IP counter (KEYS[2]) if it has any, atomically.
-var forgiveScript = goredis.NewScript(`
+var forgiveScript = newScript(`
 redis.call('DEL', KEYS[1])
 local n = tonumber(redis.call('HGET', KEYS[2], 'n') or '0')
 if n > 0 then redis.call('HINCRBY', KEYS[2], 'n', -1) end
