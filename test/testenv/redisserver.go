@@ -5,6 +5,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -107,4 +108,46 @@ func (s *RedisServer) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop(t)
 	s.start(t)
+}
+
+// StartRedisCluster starts n redis-server processes with cluster mode on
+// (each on free loopback ports for clients and the cluster bus, in its own
+// directory, persisting nothing), joins them into a cluster of n masters
+// with `redis-cli --cluster create`, waits until every node reports
+// cluster_state:ok, and returns the nodes' addresses. The servers stop
+// when the test ends.
+func StartRedisCluster(t testing.TB, n int) []string {
+	t.Helper()
+	if _, err := exec.LookPath("redis-cli"); err != nil {
+		t.Fatalf("redis-cli not found on PATH: install it (apt-get install redis-tools): %v", err)
+	}
+	addrs := make([]string, 0, n)
+	for range n {
+		srv := StartRedisServer(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+			"--cluster-port", strconv.Itoa(FreePort(t)), "--cluster-node-timeout", "5000")
+		addrs = append(addrs, srv.Addr)
+	}
+	args := append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput(); err != nil { //nolint:gosec // fixed binary, test-chosen arguments
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, addr := range addrs {
+		c := goredis.NewClient(&goredis.Options{Addr: addr})
+		for {
+			info, err := c.ClusterInfo(ctx).Result()
+			if err == nil && strings.Contains(info, "cluster_state:ok") {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = c.Close()
+				t.Fatalf("redis cluster node %s not ok within 30s: %v\n%s", addr, err, info)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		_ = c.Close()
+	}
+	return addrs
 }
