@@ -56,6 +56,13 @@ func UserRemover(t *testing.T, setup func(t *testing.T) UserRemoverStores) {
 		noErr(t, err)
 		return len(got)
 	}
+	count := func(t *testing.T, what string, n int, err error, want int) {
+		t.Helper()
+		noErr(t, err)
+		if n != want {
+			t.Fatalf("%s = %d, want %d", what, n, want)
+		}
+	}
 	unchanged := func(t *testing.T, s UserRemoverStores, u *user.User, wfs []*workflow.Workflow) {
 		t.Helper()
 		got, err := s.Users.Get(ctx, u.ID)
@@ -75,15 +82,9 @@ func UserRemover(t *testing.T, setup func(t *testing.T) UserRemoverStores) {
 		s := setup(t)
 		u, _ := owner(t, s, user.RoleEditor, 0)
 		n, err := s.Remover.OwnedWorkflows(ctx, u.ID)
-		noErr(t, err)
-		if n != 0 {
-			t.Fatalf("OwnedWorkflows = %d, want 0", n)
-		}
+		count(t, "OwnedWorkflows", n, err, 0)
 		n, err = s.Remover.Remove(ctx, port.UserRemoval{UserID: u.ID})
-		noErr(t, err)
-		if n != 0 {
-			t.Fatalf("Remove = %d, want 0", n)
-		}
+		count(t, "Remove", n, err, 0)
 		_, err = s.Users.Get(ctx, u.ID)
 		wantErr(t, err, domain.ErrNotFound)
 		_, err = s.Remover.Remove(ctx, port.UserRemoval{UserID: u.ID})
@@ -94,10 +95,7 @@ func UserRemover(t *testing.T, setup func(t *testing.T) UserRemoverStores) {
 		s := setup(t)
 		u, wfs := owner(t, s, user.RoleEditor, 3)
 		n, err := s.Remover.OwnedWorkflows(ctx, u.ID)
-		noErr(t, err)
-		if n != 3 {
-			t.Fatalf("OwnedWorkflows = %d, want 3", n)
-		}
+		count(t, "OwnedWorkflows", n, err, 3)
 		_, err = s.Remover.Remove(ctx, port.UserRemoval{UserID: u.ID})
 		wantErr(t, err, domain.ErrConflict)
 		if !errors.Is(err, port.ErrOwnsWorkflows) {
@@ -114,10 +112,7 @@ func UserRemover(t *testing.T, setup func(t *testing.T) UserRemoverStores) {
 		bystander, theirs := owner(t, s, user.RoleEditor, 1)
 		at := base.Add(time.Hour)
 		n, err := s.Remover.Remove(ctx, port.UserRemoval{UserID: u.ID, TransferTo: target.ID, At: at})
-		noErr(t, err)
-		if n != 3 {
-			t.Fatalf("Remove = %d, want 3", n)
-		}
+		count(t, "Remove", n, err, 3)
 		_, err = s.Users.Get(ctx, u.ID)
 		wantErr(t, err, domain.ErrNotFound)
 		for _, wf := range wfs {
@@ -137,20 +132,14 @@ func UserRemover(t *testing.T, setup func(t *testing.T) UserRemoverStores) {
 		}
 		unchanged(t, s, bystander, theirs)
 		n, err = s.Remover.OwnedWorkflows(ctx, target.ID)
-		noErr(t, err)
-		if n != 3 {
-			t.Fatalf("target owns %d, want 3", n)
-		}
+		count(t, "OwnedWorkflows", n, err, 3)
 	})
 
 	t.Run("delete workflows deletes them and their deliveries, and frees their webhook paths", func(t *testing.T) {
 		s := setup(t)
 		u, wfs := owner(t, s, user.RoleViewer, 2)
 		n, err := s.Remover.Remove(ctx, port.UserRemoval{UserID: u.ID, DeleteWorkflows: true})
-		noErr(t, err)
-		if n != 2 {
-			t.Fatalf("Remove = %d, want 2", n)
-		}
+		count(t, "Remove", n, err, 2)
 		for _, wf := range wfs {
 			_, err := s.Workflows.Get(ctx, wf.ID)
 			wantErr(t, err, domain.ErrNotFound)
@@ -255,10 +244,7 @@ func UserRemover(t *testing.T, setup func(t *testing.T) UserRemoverStores) {
 					t.Fatalf("Remove counted %d workflows, but 1 existed and %d were created", counts[0], made)
 				}
 				n, err := s.Remover.OwnedWorkflows(ctx, u.ID)
-				noErr(t, err)
-				if n != 0 {
-					t.Fatalf("%d workflows still owned by the deleted user", n)
-				}
+				count(t, "OwnedWorkflows", n, err, 0)
 				if _, err := s.Workflows.Get(ctx, wfs[0].ID); deleteWorkflows {
 					wantErr(t, err, domain.ErrNotFound)
 				} else {

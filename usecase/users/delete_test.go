@@ -17,6 +17,17 @@ import (
 	"github.com/m9m/auth/usecase/users"
 )
 
+// deletionAudit returns the metadata of the last user.delete event, which
+// must be the nth.
+func (f *fixture) deletionAudit(t *testing.T, n int, target string) map[string]string {
+	t.Helper()
+	ev := f.audit.find(audit.ActionUserDelete)
+	if len(ev) != n || ev[n-1].TargetID != target {
+		t.Fatalf("user.delete events = %+v, want %d, the last of %s", ev, n, target)
+	}
+	return ev[n-1].Metadata
+}
+
 // ownWorkflows gives u n workflows and returns their IDs.
 func (f *fixture) ownWorkflows(t *testing.T, u *user.User, n int) []string {
 	t.Helper()
@@ -96,10 +107,8 @@ func TestDeleteTransferMovesWorkflowsAndRecordsIt(t *testing.T) {
 	}
 	_, err := f.authenticate(tok)
 	wantErr(t, err, domain.ErrUnauthenticated)
-	ev := f.audit.find(audit.ActionUserDelete)
-	if len(ev) != 1 || ev[0].TargetID != owner.ID || ev[0].Metadata["workflows"] != "2" ||
-		ev[0].Metadata["workflowsTransferredTo"] != heir.ID || ev[0].Metadata["workflowsDeleted"] != "" {
-		t.Fatalf("audit = %+v", ev)
+	if m := f.deletionAudit(t, 1, owner.ID); m["workflows"] != "2" || m["workflowsTransferredTo"] != heir.ID || m["workflowsDeleted"] != "" {
+		t.Fatalf("audit metadata = %v", m)
 	}
 }
 
@@ -116,18 +125,16 @@ func TestDeleteWithWorkflowsDeletesThemAndRecordsIt(t *testing.T) {
 		_, err := f.workflows.Get(ctx, id)
 		wantErr(t, err, domain.ErrNotFound)
 	}
-	ev := f.audit.find(audit.ActionUserDelete)
-	if len(ev) != 1 || ev[0].Metadata["workflows"] != "2" || ev[0].Metadata["workflowsDeleted"] != "true" {
-		t.Fatalf("audit = %+v", ev)
+	if m := f.deletionAudit(t, 1, owner.ID); m["workflows"] != "2" || m["workflowsDeleted"] != "true" {
+		t.Fatalf("audit metadata = %v", m)
 	}
 	// deleteWorkflows on a user without any is simply a deletion.
 	empty := f.create(t, "empty", user.RoleViewer)
 	if err := f.svc.Delete(ctx, f.admin, client, empty.ID, users.DeleteInput{DeleteWorkflows: true}); err != nil {
 		t.Fatal(err)
 	}
-	ev = f.audit.find(audit.ActionUserDelete)
-	if last := ev[len(ev)-1]; last.Metadata["workflows"] != "0" || last.Metadata["workflowsDeleted"] != "" {
-		t.Fatalf("audit = %+v", last)
+	if m := f.deletionAudit(t, 2, empty.ID); m["workflows"] != "0" || m["workflowsDeleted"] != "" {
+		t.Fatalf("audit metadata = %v", m)
 	}
 }
 
