@@ -67,8 +67,12 @@ func newMetricsServer(lc fx.Lifecycle, cfg config.MetricsConfig, m *metrics.Metr
 }
 
 // postgresFailures counts the Postgres pool's failures (every repository's)
-// as dependency errors, as the denylist and gate count Redis's.
+// as dependency errors, as the denylist and gate count Redis's; with
+// metrics off the pool is not wrapped at all.
 func postgresFailures(m *metrics.Metrics) postgres.OnFailure {
+	if m == nil {
+		return nil
+	}
 	return func() { m.DependencyError(metrics.DependencyPostgres) }
 }
 
