@@ -9,7 +9,7 @@ GOVULNCHECK_VERSION   := v1.1.4
 GOBIN    := $(shell $(GO) env GOPATH)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-unit lint fmt bench up down migrate services
+.PHONY: help build run test test-unit test-repeat lint fmt bench up down migrate services
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,6 +25,11 @@ run: build services ## Serve on :8080 (or $$M9M_SERVER_PORT) against local Postg
 
 test: services ## All tests (unit, contract, integration, end-to-end, fuzz seeds) with -race
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+N   ?= 10
+PKG ?= ./test/e2e/
+test-repeat: services ## Run PKG (default ./test/e2e/) N times in a row with -race (default N=10), stopping at the first failure
+	@for i in $$(seq 1 $(N)); do echo "== test-repeat: run $$i of $(N): $(PKG)"; $(GO) test -race -count=1 -timeout 20m $(PKG) || { echo "== test-repeat: run $$i of $(N) FAILED"; exit 1; }; done; echo "== test-repeat: $(N) of $(N) passed"
 
 test-unit: ## Unit tests only (no Postgres/Redis needed)
 	$(GO) test -short -count=1 ./...

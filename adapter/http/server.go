@@ -62,6 +62,7 @@ type Server struct {
 	log      *zap.Logger
 	ln       net.Listener
 	table    map[string]Route
+	conns    *connTracker
 }
 
 // New builds the server and registers its lifecycle with fx.
@@ -118,8 +119,10 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 			e.Add(r.Method, r.Path, g.wrap(r))
 		}
 	}
+	conns := newConnTracker()
 	srv := &http.Server{
 		Handler:           e,
+		ConnState:         conns.track,
 		ReadTimeout:       st.ReadTimeout,
 		ReadHeaderTimeout: st.ReadHeaderTimeout,
 		WriteTimeout:      st.WriteTimeout,
@@ -127,7 +130,7 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 		TLSConfig:         st.TLS,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
-	return &Server{echo: e, http: srv, settings: st, log: log, table: table}, nil
+	return &Server{echo: e, http: srv, settings: st, log: log, table: table, conns: conns}, nil
 }
 
 // Start listens, then serves in the background (fx OnStart must not block).
@@ -151,6 +154,8 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 // Stop drains in-flight requests, bounded by the shutdown timeout.
+// Connections that never sent a request are closed after silentConnGrace
+// instead of being waited for (see silentConnGrace).
 func (s *Server) Stop(ctx context.Context) error {
 	if s.settings.ShutdownTimeout > 0 {
 		var cancel context.CancelFunc
@@ -158,6 +163,9 @@ func (s *Server) Stop(ctx context.Context) error {
 		defer cancel()
 	}
 	s.log.Info("http server draining")
+	stopReaper := make(chan struct{})
+	go s.conns.reapSilent(stopReaper, silentConnGrace, 100*time.Millisecond)
+	defer close(stopReaper)
 	if err := s.http.Shutdown(ctx); err != nil {
 		_ = s.http.Close()
 		return fmt.Errorf("drain http server: %w", err)

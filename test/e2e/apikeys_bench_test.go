@@ -21,6 +21,7 @@ func BenchmarkAuthPaths(b *testing.B) {
 	admin := s.AdminToken(b)
 	key := akCreateTB(b, s, admin)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
 	paths := []struct {
 		name   string
 		path   string

@@ -57,9 +57,10 @@ func binEnv(extra ...string) []string {
 
 func runM9M(t *testing.T, env []string, args ...string) (string, error) {
 	t.Helper()
+	bin := m9mBinary(t) // built before the clock starts: a cold build is slow
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, m9mBinary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -243,6 +244,57 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), adminPassword) || strings.Contains(logs.String(), goodSecret) {
 		t.Fatalf("serve logged a secret")
+	}
+}
+
+// TestServeSIGTERMClosesSilentConnections: a connection that never sent a
+// request (a client's parked spare) does not hold the process after SIGTERM
+// for net/http's 5 s, let alone server.shutdown_timeout: the process exits 0
+// about a second after the signal and the connection is closed.
+func TestServeSIGTERMClosesSilentConnections(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	cmd := exec.Command(m9mBinary(t), "serve")
+	cmd.Env = binEnv(
+		"M9M_SECURITY_JWT_SECRET="+goodSecret,
+		"M9M_DATABASE_URL="+testenv.DatabaseURL(t),
+		"M9M_REDIS_URL="+testenv.RedisURL(),
+		"M9M_REDIS_KEY_PREFIX="+testenv.RedisPrefix(),
+		"M9M_SERVER_HOST=127.0.0.1",
+		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
+		"M9M_SERVER_SHUTDOWN_TIMEOUT=30s",
+	)
+	var logs bytes.Buffer
+	cmd.Stdout = &logs
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	waitHealthy(t, client, base, &logs)
+
+	var d net.Dialer
+	silent, err := d.DialContext(context.Background(), "tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = silent.Close() }()
+	time.Sleep(100 * time.Millisecond) // accepted by the server, nothing sent
+
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM; logs:\n%s", err, logs.String())
+	}
+	if took := time.Since(start); took > 4*time.Second {
+		t.Fatalf("serve took %v to exit with one silent connection open, want about 1 s (shutdown_timeout is 30 s)", took)
+	}
+	_ = silent.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := silent.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("silent connection still open after exit")
 	}
 }
 

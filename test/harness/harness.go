@@ -130,7 +130,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 		http:   srv,
 		app:    fxApp,
 		logs:   logs,
-		client: &http.Client{Timeout: 30 * time.Second},
+		// Its own transport, so Stop can close exactly this client's idle
+		// connections (parallel requests leave spare ones behind).
+		client: &http.Client{Timeout: 30 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()},
 		spec:   LoadSpec(t),
 	}
 	t.Cleanup(func() { s.Stop(t) })
@@ -142,6 +144,9 @@ func (s *Server) Stop(t testing.TB) {
 	if s.app == nil {
 		return
 	}
+	// A well-behaved client hangs up its idle connections before the server
+	// goes away; the server no longer waits for silent ones anyway.
+	s.client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.app.Stop(ctx); err != nil {
