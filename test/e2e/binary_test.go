@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -253,7 +254,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 // about a second after the signal and the connection is closed.
 func TestServeSIGTERMClosesSilentConnections(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	cmd := exec.Command(m9mBinary(t), "serve")
 	cmd.Env = binEnv(
 		"M9M_SECURITY_JWT_SECRET="+goodSecret,
