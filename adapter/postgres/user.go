@@ -149,8 +149,9 @@ func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) e
 	return &u, nil
 }
 
-// Delete removes the user with id; the user's sessions go with it (ON
-// DELETE CASCADE).
+// Delete removes the user with id; the user's sessions and API keys go
+// with it (ON DELETE CASCADE). A user who owns workflows is refused by the
+// foreign key (ErrConflict): UserRemover decides what becomes of them.
 func (s *UserStore) Delete(ctx context.Context, id string) error {
 	return deleteByID(ctx, s.db, "users", id)
 }
