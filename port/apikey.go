@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/m9m/auth/domain/apikey"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/user"
 )
 
@@ -25,7 +26,8 @@ type APIKeyStore interface {
 	// the count and the insert are atomic per owner, so concurrent creates
 	// cannot overshoot. maxActive <= 0 means no limit. An unknown owner is
 	// domain.ErrNotFound; a duplicate ID or digest is domain.ErrConflict.
-	Create(ctx context.Context, k apikey.Key, maxActive int) error
+	// events are audited with the write (see AuditStore).
+	Create(ctx context.Context, k apikey.Key, maxActive int, events ...audit.Event) error
 	// Get returns the key with id, revoked or not, or domain.ErrNotFound.
 	Get(ctx context.Context, id string) (*apikey.Key, error)
 	// ListByOwner returns up to limit of ownerID's keys that are not revoked
@@ -39,13 +41,15 @@ type APIKeyStore interface {
 	// stores the result in one transaction; it returns the stored key. fn
 	// cannot change ID, OwnerID, Digest, Prefix or CreatedAt. An error from fn
 	// aborts the update and is returned unchanged; an unknown id is
-	// domain.ErrNotFound.
-	Update(ctx context.Context, id string, fn func(*apikey.Key) error) (*apikey.Key, error)
+	// domain.ErrNotFound. events are audited with the write, read after fn
+	// returns (see AuditStore).
+	Update(ctx context.Context, id string, fn func(*apikey.Key) error, events ...audit.Event) (*apikey.Key, error)
 	// Rotate is Update of the key with id plus the insertion of successor, in
 	// one transaction: the old key is retired and its successor exists, or
 	// neither happened. The successor is not counted against any limit (it
-	// replaces the old key). Errors are those of Update and Create.
-	Rotate(ctx context.Context, id string, successor apikey.Key, fn func(old *apikey.Key) error) (*apikey.Key, error)
+	// replaces the old key). Errors are those of Update and Create. events
+	// are audited with the write, read after fn returns (see AuditStore).
+	Rotate(ctx context.Context, id string, successor apikey.Key, fn func(old *apikey.Key) error, events ...audit.Event) (*apikey.Key, error)
 }
 
 // KeyGrant is what authenticating one request with an API key needs: the

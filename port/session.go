@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/session"
 )
 
@@ -13,8 +14,9 @@ import (
 // paired with TokenDenylist.DenySession to cut its tokens off at once.
 type SessionStore interface {
 	// Create stores s; a duplicate ID is domain.ErrConflict. s.UserID must
-	// name an existing user.
-	Create(ctx context.Context, s session.Session) error
+	// name an existing user. events are audited with the write (see
+	// AuditStore): a login's event lands with the row that makes it visible.
+	Create(ctx context.Context, s session.Session, events ...audit.Event) error
 	// Get returns the session with id, ended or not, or domain.ErrNotFound.
 	Get(ctx context.Context, id string) (*session.Session, error)
 	// ListActive returns the user's sessions that have not been ended, newest
@@ -23,10 +25,13 @@ type SessionStore interface {
 	ListActive(ctx context.Context, userID string) ([]session.Session, error)
 	// Touch records a refresh of the session at at. An unknown or ended
 	// session is domain.ErrNotFound, so a refresh racing a logout fails.
-	Touch(ctx context.Context, id string, at time.Time) error
+	// events are audited with the write (see AuditStore).
+	Touch(ctx context.Context, id string, at time.Time, events ...audit.Event) error
 	// End marks the session ended at at. Ending an ended session is a no-op
-	// that keeps the first end time; an unknown id is domain.ErrNotFound.
-	End(ctx context.Context, id string, at time.Time) error
+	// that keeps the first end time (its events are still stored); an
+	// unknown id is domain.ErrNotFound. events are audited with the write
+	// (see AuditStore).
+	End(ctx context.Context, id string, at time.Time, events ...audit.Event) error
 }
 
 // SessionEnder ends many sessions at once (password change, user disabled).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/user"
 )
 
@@ -16,8 +17,8 @@ type UserStore interface {
 	// Create stores u. If u.ID is empty, Create assigns a fresh domain.NewID()
 	// to it. ID, CreatedAt and UpdatedAt are the caller's to set (the use case
 	// takes them from its Clock). A duplicate ID or username (ignoring case) is
-	// domain.ErrConflict.
-	Create(ctx context.Context, u *user.User) error
+	// domain.ErrConflict. events are audited with the write (see AuditStore).
+	Create(ctx context.Context, u *user.User, events ...audit.Event) error
 	// Get returns the user with id, or domain.ErrNotFound.
 	Get(ctx context.Context, id string) (*user.User, error)
 	// GetByUsername returns the user whose username equals username ignoring
@@ -28,14 +29,16 @@ type UserStore interface {
 	// transaction; it returns the stored user. An error from fn aborts the
 	// update and is returned unchanged. fn cannot change ID or CreatedAt; it
 	// sets UpdatedAt itself. Unknown id is domain.ErrNotFound; a new username
-	// that another user holds is domain.ErrConflict.
-	Update(ctx context.Context, id string, fn func(*user.User) error) (*user.User, error)
+	// that another user holds is domain.ErrConflict. events are audited with
+	// the write, read after fn returns (see AuditStore).
+	Update(ctx context.Context, id string, fn func(*user.User) error, events ...audit.Event) (*user.User, error)
 	// Delete removes the user with id, or returns domain.ErrNotFound. The
 	// caller ends the user's sessions and denies their tokens; a store may
-	// also drop the session records (Postgres cascades). A user who still
-	// owns workflows is never deleted here: that is domain.ErrConflict and
-	// nothing changes (UserRemover decides what becomes of the workflows).
-	Delete(ctx context.Context, id string) error
+	// also drop the session records (Postgres cascades). events are audited
+	// with the write (see AuditStore). A user who still owns workflows is
+	// never deleted here: that is domain.ErrConflict and nothing changes
+	// (UserRemover decides what becomes of the workflows).
+	Delete(ctx context.Context, id string, events ...audit.Event) error
 }
 
 // UserLister pages through all users in a stable order (creation time, then
@@ -78,6 +81,10 @@ type UserRemoval struct {
 	// where the caller judges the target (enabled, allowed to own
 	// workflows) without a concurrent change slipping in between.
 	Check func(owned int, target *user.User) error
+	// Events are audited in the removal's transaction (see AuditStore).
+	// They are read after Check returns, so Check may complete them with
+	// what it learnt (how many workflows go where).
+	Events []audit.Event
 }
 
 // UserRemover deletes users without ever deleting or orphaning their

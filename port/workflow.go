@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/workflow"
 )
 
@@ -14,8 +15,9 @@ import (
 type WorkflowStore interface {
 	// Create stores wf (ID, CreatedAt and UpdatedAt set by the caller).
 	// A duplicate ID or webhook path is domain.ErrConflict; OwnerID must
-	// name an existing user.
-	Create(ctx context.Context, wf *workflow.Workflow) error
+	// name an existing user. events are audited with the write (see
+	// AuditStore).
+	Create(ctx context.Context, wf *workflow.Workflow, events ...audit.Event) error
 	// Get returns the workflow with id, or domain.ErrNotFound.
 	Get(ctx context.Context, id string) (*workflow.Workflow, error)
 	// GetByWebhookPath returns the workflow whose webhook has path (compared
@@ -26,11 +28,13 @@ type WorkflowStore interface {
 	// it returns the stored workflow. An error from fn aborts the update and
 	// is returned unchanged. fn cannot change ID, OwnerID or CreatedAt; it
 	// sets UpdatedAt itself. A webhook path another workflow holds is
-	// domain.ErrConflict.
-	Update(ctx context.Context, id string, fn func(*workflow.Workflow) error) (*workflow.Workflow, error)
+	// domain.ErrConflict. events are audited with the write, read after fn
+	// returns (see AuditStore).
+	Update(ctx context.Context, id string, fn func(*workflow.Workflow) error, events ...audit.Event) (*workflow.Workflow, error)
 	// Delete removes the workflow with id and its executions, or returns
-	// domain.ErrNotFound.
-	Delete(ctx context.Context, id string) error
+	// domain.ErrNotFound. events are audited with the write (see
+	// AuditStore).
+	Delete(ctx context.Context, id string, events ...audit.Event) error
 }
 
 // WorkflowLister pages through all workflows in a stable order (creation

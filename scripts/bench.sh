@@ -13,6 +13,7 @@
 #   BENCH_DURATION=5s     time per load scenario
 #   BENCH_BENCHTIME=500ms time per Go benchmark
 #   BENCH_SKIP_GO=1       skip the Go benchmarks (load run only)
+#   BENCH_ONLY="A,B"      run only these load scenarios (names as printed)
 #   BENCH_PORT=18080      first port to try (the next free one is used)
 #   BENCH_PG=postgres://postgres@127.0.0.1:5432   Postgres server URL (no database)
 #   BENCH_REDIS=127.0.0.1:6379                    Redis host:port
@@ -74,7 +75,7 @@ if [ -z "${BENCH_SKIP_GO:-}" ]; then
   echo "== Go benchmarks (benchtime $BENCHTIME, -benchmem)"
   t=$SECONDS
   timeout 150 go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -count 1 -timeout 140s \
-    ./adapter/jwt/ ./domain/apikey/ ./adapter/crypto/ ./usecase/authn/ ./adapter/http/ ./adapter/redis/ 2>&1 \
+    ./adapter/jwt/ ./domain/apikey/ ./adapter/crypto/ ./usecase/authn/ ./adapter/http/ ./adapter/redis/ ./adapter/postgres/ 2>&1 \
     | grep -E '^(Benchmark|ok|FAIL|---|panic)' || echo "bench: the Go benchmarks failed or timed out (see above)" >&2
   took "Go benchmarks" "$t"
   echo
@@ -110,6 +111,7 @@ env -i PATH="$PATH" HOME="$HOME" \
   M9M_PERFORMANCE_RATE_LIMIT_ENABLED=true \
   M9M_PERFORMANCE_RATE_LIMIT_REQUESTS_PER_MINUTE=100000000 M9M_PERFORMANCE_RATE_LIMIT_BURST=10000000 \
   M9M_SECURITY_LOGIN_THROTTLE_MAX_FAILURES_PER_USER=100000000 M9M_SECURITY_LOGIN_THROTTLE_MAX_FAILURES_PER_IP=100000000 \
+  M9M_SECURITY_API_KEYS_MAX_PER_USER=10000 \
   M9M_LOG_LEVEL=warn \
   bin/m9m serve >"$LOG" 2>&1 &
 SPID=$!
@@ -136,7 +138,7 @@ t=$SECONDS
 echo "== load: $DURATION per scenario, 32 connections (login flood: 64), rate limiting on, log level warn;" \
   "server pid $SPID on 127.0.0.1:$port; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 M9M_LOAD_PASSWORD="$ADMIN_PW" timeout 240 bin/loadgen -url "http://127.0.0.1:$port" -duration "$DURATION" \
-  -pid "$SPID" -user admin -max-time 220s
+  -pid "$SPID" -user admin -max-time 220s ${BENCH_ONLY:+-only "$BENCH_ONLY"}
 took "load run" "$t"
 echo
 echo "== load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/m9m/auth/domain"
 	"github.com/m9m/auth/domain/apikey"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/port"
 )
@@ -18,6 +19,8 @@ import (
 // users: a key whose owner is gone is gone too (ON DELETE CASCADE), and
 // GetByDigest joins the owner's current role and status.
 type APIKeyStore struct {
+	auditedWrites
+
 	users *UserStore
 
 	mu     sync.Mutex
@@ -75,8 +78,8 @@ func (s *APIKeyStore) activeCountLocked(ctx context.Context, ownerID string, at 
 	return n
 }
 
-// insertLocked stores k after the owner and uniqueness checks.
-func (s *APIKeyStore) insertLocked(ctx context.Context, k apikey.Key) error {
+// insertLocked stores k and its events after the owner and uniqueness checks.
+func (s *APIKeyStore) insertLocked(ctx context.Context, k apikey.Key, events []audit.Event) error {
 	if _, err := s.users.Get(ctx, k.OwnerID); err != nil {
 		return domain.ErrNotFound.WithMessage("Owner not found")
 	}
@@ -88,6 +91,9 @@ func (s *APIKeyStore) insertLocked(ctx context.Context, k apikey.Key) error {
 			return domain.ErrConflict
 		}
 	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return err
+	}
 	k = normalizeKey(k)
 	s.keys[k.ID] = k
 	s.digest[k.Digest] = k.ID
@@ -95,7 +101,7 @@ func (s *APIKeyStore) insertLocked(ctx context.Context, k apikey.Key) error {
 }
 
 // Create stores k unless its owner is at maxActive active keys.
-func (s *APIKeyStore) Create(ctx context.Context, k apikey.Key, maxActive int) error {
+func (s *APIKeyStore) Create(ctx context.Context, k apikey.Key, maxActive int, events ...audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return domain.Unavailable("memory", err)
 	}
@@ -107,7 +113,7 @@ func (s *APIKeyStore) Create(ctx context.Context, k apikey.Key, maxActive int) e
 	if maxActive > 0 && s.activeCountLocked(ctx, k.OwnerID, dbTime(k.CreatedAt)) >= maxActive {
 		return domain.ErrConflict.Wrap(port.ErrKeyLimit)
 	}
-	return s.insertLocked(ctx, k)
+	return s.insertLocked(ctx, k, events)
 }
 
 // Get returns the key with id.
@@ -177,8 +183,9 @@ func (k pageKey) beforeDesc(t time.Time, id string) bool {
 	return id < k.ID
 }
 
-// updateLocked applies fn to the key with id, keeping its identity fields.
-func (s *APIKeyStore) updateLocked(ctx context.Context, id string, fn func(*apikey.Key) error) (*apikey.Key, error) {
+// updateLocked applies fn to the key with id, keeping its identity fields,
+// and stores events with the result.
+func (s *APIKeyStore) updateLocked(ctx context.Context, id string, fn func(*apikey.Key) error, events []audit.Event) (*apikey.Key, error) {
 	cur, ok := s.liveLocked(ctx, id)
 	if !ok {
 		return nil, domain.ErrNotFound
@@ -188,6 +195,9 @@ func (s *APIKeyStore) updateLocked(ctx context.Context, id string, fn func(*apik
 		return nil, err
 	}
 	next.ID, next.OwnerID, next.Digest, next.Prefix, next.CreatedAt = cur.ID, cur.OwnerID, cur.Digest, cur.Prefix, cur.CreatedAt
+	if err := s.appendLocked(ctx, events); err != nil {
+		return nil, err
+	}
 	next = normalizeKey(next)
 	s.keys[id] = next
 	out := normalizeKey(next)
@@ -195,17 +205,17 @@ func (s *APIKeyStore) updateLocked(ctx context.Context, id string, fn func(*apik
 }
 
 // Update applies fn to the key with id under the store's lock.
-func (s *APIKeyStore) Update(ctx context.Context, id string, fn func(*apikey.Key) error) (*apikey.Key, error) {
+func (s *APIKeyStore) Update(ctx context.Context, id string, fn func(*apikey.Key) error, events ...audit.Event) (*apikey.Key, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, domain.Unavailable("memory", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.updateLocked(ctx, id, fn)
+	return s.updateLocked(ctx, id, fn, events)
 }
 
 // Rotate retires the key with id through fn and inserts successor, both or neither.
-func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, fn func(old *apikey.Key) error) (*apikey.Key, error) {
+func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, fn func(old *apikey.Key) error, events ...audit.Event) (*apikey.Key, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, domain.Unavailable("memory", err)
 	}
@@ -215,11 +225,11 @@ func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Ke
 	if !ok {
 		return nil, domain.ErrNotFound
 	}
-	old, err := s.updateLocked(ctx, id, fn)
+	old, err := s.updateLocked(ctx, id, fn, nil)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.insertLocked(ctx, successor); err != nil {
+	if err := s.insertLocked(ctx, successor, events); err != nil {
 		s.keys[id] = before // roll back
 		return nil, err
 	}

@@ -63,3 +63,16 @@ func TestClock(t *testing.T) {
 		t.Fatalf("after 100 concurrent Advances Now = %v, want %v", c.Now(), want)
 	}
 }
+
+func TestAuditedWrites(t *testing.T) {
+	porttest.AuditedWrites(t, func(*testing.T) porttest.AuditedStores {
+		trail := memory.NewAuditStore()
+		users, sessions, workflows := memory.NewUserStore(), memory.NewSessionStore(), memory.NewWorkflowStore()
+		keys := memory.NewAPIKeyStore(users)
+		users.AttachAudit(trail)
+		sessions.AttachAudit(trail)
+		workflows.AttachAudit(trail)
+		keys.AttachAudit(trail)
+		return porttest.AuditedStores{Users: users, Sessions: sessions, Keys: keys, Workflows: workflows, Audit: trail}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/port"
 )
@@ -16,6 +17,8 @@ import (
 // does not check that a session's user exists (it knows no users); the
 // Postgres store does, through a foreign key.
 type SessionStore struct {
+	auditedWrites
+
 	mu       sync.Mutex
 	sessions map[string]session.Session
 }
@@ -41,7 +44,7 @@ func cloneSession(s session.Session) session.Session {
 }
 
 // Create stores s.
-func (s *SessionStore) Create(ctx context.Context, sess session.Session) error {
+func (s *SessionStore) Create(ctx context.Context, sess session.Session, events ...audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -49,6 +52,9 @@ func (s *SessionStore) Create(ctx context.Context, sess session.Session) error {
 	defer s.mu.Unlock()
 	if _, ok := s.sessions[sess.ID]; ok {
 		return domain.ErrConflict
+	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return err
 	}
 	sess.CreatedAt = dbTime(sess.CreatedAt)
 	sess.LastRefreshedAt = dbTime(sess.LastRefreshedAt)
@@ -95,7 +101,7 @@ func (s *SessionStore) ListActive(ctx context.Context, userID string) ([]session
 }
 
 // Touch records a refresh of an active session.
-func (s *SessionStore) Touch(ctx context.Context, id string, at time.Time) error {
+func (s *SessionStore) Touch(ctx context.Context, id string, at time.Time, events ...audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -105,13 +111,16 @@ func (s *SessionStore) Touch(ctx context.Context, id string, at time.Time) error
 	if !ok || !sess.Active() {
 		return domain.ErrNotFound
 	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return err
+	}
 	sess.LastRefreshedAt = dbTime(at)
 	s.sessions[id] = sess
 	return nil
 }
 
 // End marks the session ended, keeping the first end time.
-func (s *SessionStore) End(ctx context.Context, id string, at time.Time) error {
+func (s *SessionStore) End(ctx context.Context, id string, at time.Time, events ...audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -120,6 +129,9 @@ func (s *SessionStore) End(ctx context.Context, id string, at time.Time) error {
 	sess, ok := s.sessions[id]
 	if !ok {
 		return domain.ErrNotFound
+	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return err
 	}
 	if sess.Active() {
 		t := dbTime(at)

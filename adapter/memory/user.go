@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/port"
 )
@@ -19,6 +20,8 @@ import (
 // kept in UTC at microsecond precision, as Postgres keeps them, so tests see
 // the same values from either store.
 type UserStore struct {
+	auditedWrites
+
 	mu    sync.Mutex
 	users map[string]user.User
 	// workflows, once a UserRemover links it, plays the foreign key from
@@ -61,7 +64,7 @@ func (s *UserStore) usernameTakenLocked(username, id string) bool {
 }
 
 // Create stores u, assigning an ID if it has none.
-func (s *UserStore) Create(ctx context.Context, u *user.User) error {
+func (s *UserStore) Create(ctx context.Context, u *user.User, events ...audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -75,6 +78,9 @@ func (s *UserStore) Create(ctx context.Context, u *user.User) error {
 	}
 	if s.usernameTakenLocked(u.Username, u.ID) {
 		return domain.ErrConflict.WithMessage("Username already taken")
+	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return err
 	}
 	s.users[u.ID] = normalizeUser(*u)
 	return nil
@@ -112,7 +118,7 @@ func (s *UserStore) GetByUsername(ctx context.Context, username string) (*user.U
 
 // Update applies fn to the user with id under the store's lock, which plays
 // the part of the row lock: concurrent updates of a user run one at a time.
-func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) error) (*user.User, error) {
+func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) error, events ...audit.Event) (*user.User, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -130,13 +136,16 @@ func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) e
 	if s.usernameTakenLocked(next.Username, id) {
 		return nil, domain.ErrConflict.WithMessage("Username already taken")
 	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return nil, err
+	}
 	next = normalizeUser(next)
 	s.users[id] = next
 	return &next, nil
 }
 
 // Delete removes the user with id.
-func (s *UserStore) Delete(ctx context.Context, id string) error {
+func (s *UserStore) Delete(ctx context.Context, id string, events ...audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -147,6 +156,9 @@ func (s *UserStore) Delete(ctx context.Context, id string) error {
 	}
 	if s.workflows != nil && s.workflows.ownedBy(id) > 0 {
 		return domain.ErrConflict.WithMessage("Resource is referenced by or refers to another resource")
+	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return err
 	}
 	delete(s.users, id)
 	return nil

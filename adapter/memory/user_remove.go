@@ -81,18 +81,23 @@ func (r *UserRemover) Remove(ctx context.Context, rm port.UserRemoval) (int, err
 	switch {
 	case rm.TransferTo != "" && target == nil:
 		return 0, domain.ErrNotFound.WithMessage("Transfer target not found")
-	case rm.TransferTo != "":
-		for _, id := range owned {
+	case rm.TransferTo == "" && !rm.DeleteWorkflows && len(owned) > 0:
+		return 0, domain.ErrConflict.WithMessage(fmt.Sprintf("User owns %d workflows", len(owned))).Wrap(port.ErrOwnsWorkflows)
+	}
+	// Every check is done: store the events (in the user store's audit
+	// store), then apply the change, which cannot fail, so the two are
+	// atomic.
+	if err := r.users.appendLocked(ctx, rm.Events); err != nil {
+		return 0, err
+	}
+	for _, id := range owned {
+		if rm.TransferTo != "" {
 			wf := w.workflows[id]
 			wf.OwnerID, wf.UpdatedAt = rm.TransferTo, dbTime(rm.At)
 			w.workflows[id] = wf
-		}
-	case rm.DeleteWorkflows:
-		for _, id := range owned {
+		} else {
 			w.deleteLocked(id)
 		}
-	case len(owned) > 0:
-		return 0, domain.ErrConflict.WithMessage(fmt.Sprintf("User owns %d workflows", len(owned))).Wrap(port.ErrOwnsWorkflows)
 	}
 	delete(r.users.users, rm.UserID)
 	return len(owned), nil

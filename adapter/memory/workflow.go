@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/workflow"
 	"github.com/m9m/auth/port"
 )
@@ -17,6 +18,8 @@ import (
 // deleting a workflow deletes them, as the Postgres foreign key does.
 // Values are copied in and out: callers never share memory with the store.
 type WorkflowStore struct {
+	auditedWrites
+
 	mu         sync.Mutex
 	workflows  map[string]workflow.Workflow
 	executions map[string][]workflow.Execution // workflow ID → deliveries
@@ -74,7 +77,7 @@ func (s *WorkflowStore) pathTakenLocked(path, id string) bool {
 }
 
 // Create stores a copy of wf.
-func (s *WorkflowStore) Create(ctx context.Context, wf *workflow.Workflow) error {
+func (s *WorkflowStore) Create(ctx context.Context, wf *workflow.Workflow, events ...audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -92,6 +95,9 @@ func (s *WorkflowStore) Create(ctx context.Context, wf *workflow.Workflow) error
 	}
 	if wf.Webhook != nil && s.pathTakenLocked(wf.Webhook.Path, wf.ID) {
 		return domain.ErrConflict
+	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return err
 	}
 	s.workflows[wf.ID] = copyWorkflow(*wf)
 	return nil
@@ -129,7 +135,7 @@ func (s *WorkflowStore) GetByWebhookPath(ctx context.Context, path string) (*wor
 }
 
 // Update applies fn under the store's lock, which plays the row lock.
-func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow.Workflow) error) (*workflow.Workflow, error) {
+func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow.Workflow) error, events ...audit.Event) (*workflow.Workflow, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -147,6 +153,9 @@ func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow
 	if next.Webhook != nil && s.pathTakenLocked(next.Webhook.Path, id) {
 		return nil, domain.ErrConflict
 	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return nil, err
+	}
 	next = copyWorkflow(next)
 	s.workflows[id] = next
 	out := copyWorkflow(next)
@@ -154,7 +163,7 @@ func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow
 }
 
 // Delete removes the workflow with id and its executions.
-func (s *WorkflowStore) Delete(ctx context.Context, id string) error {
+func (s *WorkflowStore) Delete(ctx context.Context, id string, events ...audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -162,6 +171,9 @@ func (s *WorkflowStore) Delete(ctx context.Context, id string) error {
 	defer s.mu.Unlock()
 	if _, ok := s.workflows[id]; !ok {
 		return domain.ErrNotFound
+	}
+	if err := s.appendLocked(ctx, events); err != nil {
+		return err
 	}
 	s.deleteLocked(id)
 	return nil

@@ -23,10 +23,11 @@ func TestWorkflowStore(t *testing.T) {
 
 func TestUserRemover(t *testing.T) {
 	porttest.UserRemover(t, func(*testing.T) porttest.UserRemoverStores {
-		users, w := memory.NewUserStore(), memory.NewWorkflowStore()
+		users, w, trail := memory.NewUserStore(), memory.NewWorkflowStore(), memory.NewAuditStore()
+		users.AttachAudit(trail)
 		return porttest.UserRemoverStores{
 			Remover: memory.NewUserRemover(users, w), Users: users,
-			Workflows: w, Lister: w, Executions: w.Executions(),
+			Workflows: w, Lister: w, Executions: w.Executions(), Audit: trail,
 		}
 	})
 }

@@ -12,6 +12,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
+// Reasons of m9m_audit_events_dropped_total.
+const (
+	AuditDropQueueFull    = "queue_full"
+	AuditDropInsertFailed = "insert_failed"
+	AuditDropStopped      = "stopped"
+)
+
 // Dependency names used as the `dependency` label.
 const (
 	DependencyRedis    = "redis"
@@ -31,6 +38,8 @@ type Metrics struct {
 	depErrors     *prometheus.CounterVec
 	unavailable   *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
+	auditDurable  *prometheus.CounterVec
+	auditDropped  *prometheus.CounterVec
 }
 
 // New registers m9m's series, plus the Go runtime and process collectors, in
@@ -67,15 +76,26 @@ func New() *Metrics {
 			Help:    "Request latency by method, route template and status class (2xx, 4xx ...).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route", "status"}),
+		auditDurable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "m9m_audit_events_durable_total",
+			Help: "Audit events written in the transaction of the change they record (durable before the answer), by action.",
+		}, []string{"action"}),
+		auditDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "m9m_audit_events_dropped_total",
+			Help: "Best-effort audit events (failed logins, throttling, refused credentials) lost by the background queue, by reason (queue_full, insert_failed, stopped).",
+		}, []string{"reason"}),
 	}
 	m.registry.MustRegister(
 		m.authAttempts, m.rateLimited, m.limiterErrors, m.revocations,
-		m.depErrors, m.unavailable, m.latency,
+		m.depErrors, m.unavailable, m.latency, m.auditDurable, m.auditDropped,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	for _, dep := range []string{DependencyRedis, DependencyPostgres} {
 		m.depErrors.WithLabelValues(dep) // export zeros, so alerts see the series before the first outage
+	}
+	for _, reason := range []string{AuditDropQueueFull, AuditDropInsertFailed, AuditDropStopped} {
+		m.auditDropped.WithLabelValues(reason)
 	}
 	return m
 }
@@ -125,6 +145,15 @@ func (m *Metrics) DependencyError(dependency string) {
 		return
 	}
 	m.depErrors.WithLabelValues(dependency).Inc()
+}
+
+// AuditDropped counts n best-effort audit events the queue lost for reason
+// (AuditDropQueueFull, AuditDropInsertFailed, AuditDropStopped).
+func (m *Metrics) AuditDropped(reason string, n uint64) {
+	if m == nil {
+		return
+	}
+	m.auditDropped.WithLabelValues(reason).Add(float64(n))
 }
 
 // ObserveRequest records one answered request. method is normalised,

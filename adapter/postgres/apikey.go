@@ -11,6 +11,7 @@ import (
 
 	"github.com/m9m/auth/domain"
 	"github.com/m9m/auth/domain/apikey"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/port"
 )
@@ -104,24 +105,6 @@ func (r apiKeyRow) toKey() apikey.Key {
 	}
 }
 
-// inTx runs fn in a transaction, committing when fn succeeds. Errors
-// from fn are returned as they are (fn translates its own driver errors).
-func (s *APIKeyStore) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return translate(tx.Commit())
-}
-
 const insertAPIKey = `
 	INSERT INTO api_keys (` + apiKeyColumns + `)
 	VALUES (:id, :owner_id, :name, :prefix, :digest, :scopes, :created_at, :expires_at, :last_used_at, :revoked_at, :grace_until)`
@@ -130,8 +113,8 @@ const insertAPIKey = `
 // and the insert are atomic per owner: concurrent creates for one owner
 // queue on the lock (FOR NO KEY UPDATE conflicts with itself but not with
 // the FK checks of other inserts).
-func (s *APIKeyStore) Create(ctx context.Context, k apikey.Key, maxActive int) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+func (s *APIKeyStore) Create(ctx context.Context, k apikey.Key, maxActive int, events ...audit.Event) error {
+	return inTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var one int
 		err := tx.GetContext(ctx, &one, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, k.OwnerID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -153,8 +136,10 @@ func (s *APIKeyStore) Create(ctx context.Context, k apikey.Key, maxActive int) e
 				return domain.ErrConflict.Wrap(port.ErrKeyLimit)
 			}
 		}
-		_, err = tx.NamedExecContext(ctx, insertAPIKey, toAPIKeyRow(k))
-		return translate(err)
+		if _, err = tx.NamedExecContext(ctx, insertAPIKey, toAPIKeyRow(k)); err != nil {
+			return translate(err)
+		}
+		return insertEvents(ctx, tx, events)
 	})
 }
 
@@ -223,12 +208,14 @@ func updateAPIKeyInTx(ctx context.Context, tx *sqlx.Tx, id string, fn func(*apik
 }
 
 // Update runs fn on the key with id under its row lock.
-func (s *APIKeyStore) Update(ctx context.Context, id string, fn func(*apikey.Key) error) (*apikey.Key, error) {
+func (s *APIKeyStore) Update(ctx context.Context, id string, fn func(*apikey.Key) error, events ...audit.Event) (*apikey.Key, error) {
 	var out *apikey.Key
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := inTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
-		out, err = updateAPIKeyInTx(ctx, tx, id, fn)
-		return err
+		if out, err = updateAPIKeyInTx(ctx, tx, id, fn); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, events)
 	})
 	if err != nil {
 		return nil, err
@@ -238,15 +225,17 @@ func (s *APIKeyStore) Update(ctx context.Context, id string, fn func(*apikey.Key
 
 // Rotate retires the key with id through fn and inserts successor in the
 // same transaction.
-func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, fn func(old *apikey.Key) error) (*apikey.Key, error) {
+func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, fn func(old *apikey.Key) error, events ...audit.Event) (*apikey.Key, error) {
 	var out *apikey.Key
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := inTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
 		if out, err = updateAPIKeyInTx(ctx, tx, id, fn); err != nil {
 			return err
 		}
-		_, err = tx.NamedExecContext(ctx, insertAPIKey, toAPIKeyRow(successor))
-		return translate(err)
+		if _, err = tx.NamedExecContext(ctx, insertAPIKey, toAPIKeyRow(successor)); err != nil {
+			return translate(err)
+		}
+		return insertEvents(ctx, tx, events)
 	})
 	if err != nil {
 		return nil, err

@@ -31,24 +31,75 @@ func NewAuditStore(db *sqlx.DB) *AuditStore {
 // auditColumns is the explicit column list every query selects.
 const auditColumns = `id, occurred_at, actor_id, actor_name, action, target_type, target_id, ip, user_agent, outcome, metadata`
 
-// auditInsert writes a whole batch in one statement whatever its size: each
-// column travels as one array parameter and unnest turns them back into
-// rows (a multi-row VALUES list would hit the 65535-parameter limit at ~6000
-// events). ON CONFLICT makes a retried batch harmless.
-const auditInsert = `
-	INSERT INTO audit_events (` + auditColumns + `)
+// auditInsertSQL writes a whole batch in one statement whatever its size:
+// each column travels as one array parameter, numbered from first, and
+// unnest turns them back into rows (a multi-row VALUES list would hit the
+// 65535-parameter limit at ~6000 events). ON CONFLICT makes a retried batch
+// harmless. cond, when set, is a WHERE condition on the whole batch.
+func auditInsertSQL(first int, cond string) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO audit_events (` + auditColumns + `)
 	SELECT id, occurred_at, NULLIF(actor_id, ''), actor_name, action, target_type, target_id, ip, user_agent, outcome, NULLIF(metadata, '')::jsonb
-	FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
-	  AS e(id, occurred_at, actor_id, actor_name, action, target_type, target_id, ip, user_agent, outcome, metadata)
-	ON CONFLICT (id) DO NOTHING`
+	FROM unnest(`)
+	for i := range auditArgCount {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		typ := "text"
+		if i == 1 {
+			typ = "timestamptz"
+		}
+		b.WriteString("$" + strconv.Itoa(first+i) + "::" + typ + "[]")
+	}
+	b.WriteString(`)
+	  AS e(id, occurred_at, actor_id, actor_name, action, target_type, target_id, ip, user_agent, outcome, metadata)`)
+	if cond != "" {
+		b.WriteString("\n\tWHERE " + cond)
+	}
+	b.WriteString("\n\tON CONFLICT (id) DO NOTHING")
+	return b.String()
+}
+
+// auditArgCount is the number of array parameters of auditInsertSQL.
+const auditArgCount = 11
+
+var auditInsert = auditInsertSQL(1, "")
+
+// auditedStatement is write (one INSERT or UPDATE, parameters $1 to
+// $writeParams) and the insert of its events as ONE statement: the events
+// are stored if and only if write touched a row, in the statement's own
+// transaction, in one round trip. It returns the number of rows written.
+// The hot audited writes (a login's session row, a refresh) use it instead
+// of BEGIN, write, insert, COMMIT.
+func auditedStatement(write string, writeParams int) string {
+	return `WITH w AS (` + write + ` RETURNING 1),
+	a AS (` + auditInsertSQL(writeParams+1, "EXISTS (SELECT 1 FROM w)") + `)
+	SELECT count(*) FROM w`
+}
 
 // Insert stores the batch in one round trip.
 func (s *AuditStore) Insert(ctx context.Context, events []audit.Event) error {
+	return insertEvents(ctx, s.db, events)
+}
+
+// insertEvents stores events with q: the pool for the writer's batches, or
+// the transaction of the change they record for audited writes.
+func insertEvents(ctx context.Context, q sqlx.ExecerContext, events []audit.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	args, err := auditArgs(events)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, auditInsert, args...)
+	return translate(err)
+}
+
+// auditArgs returns the array parameters of auditInsertSQL for events.
+func auditArgs(events []audit.Event) ([]any, error) {
 	n := len(events)
-	cols := make([][]string, 11)
+	cols := make([][]string, auditArgCount)
 	for i := range cols {
 		cols[i] = make([]string, n)
 	}
@@ -58,7 +109,7 @@ func (s *AuditStore) Insert(ctx context.Context, events []audit.Event) error {
 		if len(e.Metadata) > 0 {
 			b, err := json.Marshal(e.Metadata)
 			if err != nil {
-				return domain.Internal(err)
+				return nil, domain.Internal(err)
 			}
 			meta = string(b)
 		}
@@ -74,8 +125,40 @@ func (s *AuditStore) Insert(ctx context.Context, events []audit.Event) error {
 	for i, c := range cols {
 		args[i] = pq.Array(c)
 	}
-	_, err := s.db.ExecContext(ctx, auditInsert, args...)
-	return translate(err)
+	return args, nil
+}
+
+// inTx runs fn in a transaction, committing when fn succeeds. Errors
+// from fn are returned as they are (fn translates its own driver errors).
+func inTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err error) {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return translate(tx.Commit())
+}
+
+// audited runs a one-statement write and stores its events with it: without
+// events the statement runs alone (no transaction, one round trip), with
+// them both run in one transaction, so neither commits without the other.
+func audited(ctx context.Context, db *sqlx.DB, events []audit.Event, write func(q sqlx.ExtContext) error) error {
+	if len(events) == 0 {
+		return write(db)
+	}
+	return inTx(ctx, db, func(tx *sqlx.Tx) error {
+		if err := write(tx); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, events)
+	})
 }
 
 type auditRow struct {

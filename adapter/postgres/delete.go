@@ -10,7 +10,7 @@ import (
 
 // deleteByID deletes the row of table with id, or reports ErrNotFound.
 // table is always a constant from this package, never client input.
-func deleteByID(ctx context.Context, db *sqlx.DB, table, id string) error {
+func deleteByID(ctx context.Context, db sqlx.ExecerContext, table, id string) error {
 	res, err := db.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id) //nolint:gosec // table is a package constant
 	if err != nil {
 		return translate(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/port"
 )
@@ -74,18 +75,53 @@ func (r sessionRow) toSession() session.Session {
 	return s
 }
 
-var insertSession = `INSERT INTO sessions (` + sessionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+var (
+	insertSession = `INSERT INTO sessions (` + sessionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	touchSession  = `UPDATE sessions SET last_refreshed_at = $2 WHERE id = $1 AND ended_at IS NULL`
+	endSession    = `UPDATE sessions SET ended_at = COALESCE(ended_at, $2) WHERE id = $1`
+
+	// Every login, refresh and logout writes its event with its row; as
+	// one prepared statement each, that costs what the row alone did: one
+	// round trip.
+	insertSessionAudited = auditedStatement(insertSession, 7)
+	touchSessionAudited  = auditedStatement(touchSession, 2)
+	endSessionAudited    = auditedStatement(endSession, 2)
+)
 
 // Create inserts s, as a prepared statement (every login does). A session
 // of an unknown user violates the foreign key and is domain.ErrConflict.
-func (st *SessionStore) Create(ctx context.Context, s session.Session) error {
-	stmt, err := st.stmts.get(ctx, st.db, insertSession) //nolint:sqlclosecheck // shared prepared statement, not ours to close
-	if err != nil {
-		return err
-	}
+func (st *SessionStore) Create(ctx context.Context, s session.Session, events ...audit.Event) error {
 	r := toSessionRow(s)
-	_, err = stmt.ExecContext(ctx, r.ID, r.UserID, r.CreatedAt, r.LastRefreshedAt, r.IP, r.UserAgent, r.EndedAt)
-	return translate(err)
+	_, err := st.write(ctx, insertSession, insertSessionAudited, events, r.ID, r.UserID, r.CreatedAt, r.LastRefreshedAt, r.IP, r.UserAgent, r.EndedAt)
+	return err
+}
+
+// write runs the prepared single-row write query, or with events its
+// audited form (auditedStatement), and returns the number of rows written.
+func (st *SessionStore) write(ctx context.Context, query, withEvents string, events []audit.Event, args ...any) (int64, error) {
+	if len(events) == 0 {
+		stmt, err := st.stmts.get(ctx, st.db, query) //nolint:sqlclosecheck // shared prepared statement, not ours to close
+		if err != nil {
+			return 0, err
+		}
+		res, err := stmt.ExecContext(ctx, args...)
+		if err != nil {
+			return 0, translate(err)
+		}
+		n, err := res.RowsAffected()
+		return n, translate(err)
+	}
+	eventArgs, err := auditArgs(events)
+	if err != nil {
+		return 0, err
+	}
+	stmt, err := st.stmts.get(ctx, st.db, withEvents) //nolint:sqlclosecheck // shared prepared statement, not ours to close
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = stmt.QueryRowxContext(ctx, append(args, eventArgs...)...).Scan(&n)
+	return n, translate(err)
 }
 
 // Get returns the session with id, ended or not.
@@ -117,18 +153,23 @@ func (st *SessionStore) ListActive(ctx context.Context, userID string) ([]sessio
 }
 
 // Touch records a refresh of an active session.
-func (st *SessionStore) Touch(ctx context.Context, id string, at time.Time) error {
-	res, err := st.db.ExecContext(ctx,
-		`UPDATE sessions SET last_refreshed_at = $2 WHERE id = $1 AND ended_at IS NULL`, id, at.UTC())
-	return affectedOne(res, err)
+func (st *SessionStore) Touch(ctx context.Context, id string, at time.Time, events ...audit.Event) error {
+	return oneRow(st.write(ctx, touchSession, touchSessionAudited, events, id, at.UTC()))
 }
 
 // End marks the session ended, keeping the first end time: ending an ended
 // session matches the row without changing it.
-func (st *SessionStore) End(ctx context.Context, id string, at time.Time) error {
-	res, err := st.db.ExecContext(ctx,
-		`UPDATE sessions SET ended_at = COALESCE(ended_at, $2) WHERE id = $1`, id, at.UTC())
-	return affectedOne(res, err)
+func (st *SessionStore) End(ctx context.Context, id string, at time.Time, events ...audit.Event) error {
+	return oneRow(st.write(ctx, endSession, endSessionAudited, events, id, at.UTC()))
+}
+
+// oneRow turns the result of a single-row write into nil, or
+// domain.ErrNotFound when no row matched.
+func oneRow(n int64, err error) error {
+	if err == nil && n == 0 {
+		return domain.ErrNotFound
+	}
+	return err
 }
 
 // EndAllForUser ends every active session of userID but exceptID in one
@@ -144,20 +185,4 @@ func (st *SessionStore) EndAllForUser(ctx context.Context, userID, exceptID stri
 	}
 	slices.Sort(ids)
 	return ids, nil
-}
-
-// affectedOne turns the result of a single-row UPDATE into nil, or
-// domain.ErrNotFound when no row matched.
-func affectedOne(res sql.Result, err error) error {
-	if err != nil {
-		return translate(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return translate(err)
-	}
-	if n == 0 {
-		return domain.ErrNotFound
-	}
-	return nil
 }

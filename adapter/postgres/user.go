@@ -7,6 +7,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/port"
 )
@@ -67,15 +68,17 @@ func (r userRow) toUser() user.User {
 }
 
 // Create inserts u, assigning an ID if it has none.
-func (s *UserStore) Create(ctx context.Context, u *user.User) error {
+func (s *UserStore) Create(ctx context.Context, u *user.User, events ...audit.Event) error {
 	if u.ID == "" {
 		u.ID = domain.NewID()
 	}
-	_, err := s.db.NamedExecContext(ctx, `
-		INSERT INTO users (`+userColumns+`)
-		VALUES (:id, :username, :role, :password_hash, :disabled, :created_at, :updated_at)`,
-		toUserRow(u))
-	return translate(err)
+	return audited(ctx, s.db, events, func(q sqlx.ExtContext) error {
+		_, err := sqlx.NamedExecContext(ctx, q, `
+			INSERT INTO users (`+userColumns+`)
+			VALUES (:id, :username, :role, :password_hash, :disabled, :created_at, :updated_at)`,
+			toUserRow(u))
+		return translate(err)
+	})
 }
 
 var (
@@ -110,7 +113,7 @@ func (s *UserStore) getOne(ctx context.Context, query string, arg any) (*user.Us
 
 // Update runs fn on the user with id inside a transaction that holds the row
 // lock (SELECT ... FOR UPDATE), so concurrent updates of one user serialize.
-func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) error) (_ *user.User, err error) {
+func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) error, events ...audit.Event) (_ *user.User, err error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, translate(err)
@@ -142,6 +145,9 @@ func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) e
 	if err != nil {
 		return nil, translate(err)
 	}
+	if err := insertEvents(ctx, tx, events); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, translate(err)
 	}
@@ -152,8 +158,10 @@ func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) e
 // Delete removes the user with id; the user's sessions and API keys go
 // with it (ON DELETE CASCADE). A user who owns workflows is refused by the
 // foreign key (ErrConflict): UserRemover decides what becomes of them.
-func (s *UserStore) Delete(ctx context.Context, id string) error {
-	return deleteByID(ctx, s.db, "users", id)
+func (s *UserStore) Delete(ctx context.Context, id string, events ...audit.Event) error {
+	return audited(ctx, s.db, events, func(q sqlx.ExtContext) error {
+		return deleteByID(ctx, q, "users", id)
+	})
 }
 
 // List pages through users ordered by (created_at, id), reading one row

@@ -45,69 +45,61 @@ func (s *UserRemover) OwnedWorkflows(ctx context.Context, userID string) (int, e
 // the FOR UPDATE taken here. An insert in flight when Remove starts is
 // waited for, then counted and moved; one that starts later waits for
 // Remove to commit and then fails its foreign key check (ErrConflict).
-func (s *UserRemover) Remove(ctx context.Context, r port.UserRemoval) (_ int, err error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return 0, translate(err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-
-	ids := []string{r.UserID}
-	if r.TransferTo != "" && r.TransferTo != r.UserID {
-		ids = append(ids, r.TransferTo)
-	}
-	var rows []userRow
-	if err := tx.SelectContext(ctx, &rows,
-		`SELECT `+userColumns+` FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE`, pq.Array(ids)); err != nil {
-		return 0, translate(err)
-	}
-	var found, target *user.User
-	for _, row := range rows {
-		u := row.toUser()
-		switch u.ID {
-		case r.UserID:
-			found = &u
-		case r.TransferTo:
-			target = &u
-		}
-	}
-	if found == nil {
-		return 0, domain.ErrNotFound
-	}
+func (s *UserRemover) Remove(ctx context.Context, r port.UserRemoval) (int, error) {
 	var owned int
-	if err := tx.GetContext(ctx, &owned, `SELECT count(*) FROM workflows WHERE owner_id = $1`, r.UserID); err != nil {
-		return 0, translate(err)
-	}
-	if r.Check != nil {
-		if err := r.Check(owned, target); err != nil {
-			return 0, err
+	err := inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		ids := []string{r.UserID}
+		if r.TransferTo != "" && r.TransferTo != r.UserID {
+			ids = append(ids, r.TransferTo)
 		}
-	}
-	switch {
-	case r.TransferTo != "" && target == nil:
-		return 0, domain.ErrNotFound.WithMessage("Transfer target not found")
-	case r.TransferTo != "":
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE workflows SET owner_id = $2, updated_at = $3 WHERE owner_id = $1`,
-			r.UserID, r.TransferTo, r.At.UTC()); err != nil {
-			return 0, translate(err)
+		var rows []userRow
+		if err := tx.SelectContext(ctx, &rows,
+			`SELECT `+userColumns+` FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE`, pq.Array(ids)); err != nil {
+			return translate(err)
 		}
-	case r.DeleteWorkflows:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM workflows WHERE owner_id = $1`, r.UserID); err != nil {
-			return 0, translate(err)
+		var found, target *user.User
+		for _, row := range rows {
+			u := row.toUser()
+			switch u.ID {
+			case r.UserID:
+				found = &u
+			case r.TransferTo:
+				target = &u
+			}
 		}
-	case owned > 0:
-		return 0, domain.ErrConflict.WithMessage(fmt.Sprintf("User owns %d workflows", owned)).Wrap(port.ErrOwnsWorkflows)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, r.UserID); err != nil {
-		return 0, translate(err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, translate(err)
+		if found == nil {
+			return domain.ErrNotFound
+		}
+		if err := tx.GetContext(ctx, &owned, `SELECT count(*) FROM workflows WHERE owner_id = $1`, r.UserID); err != nil {
+			return translate(err)
+		}
+		if r.Check != nil {
+			if err := r.Check(owned, target); err != nil {
+				return err
+			}
+		}
+		var err error
+		switch {
+		case r.TransferTo != "" && target == nil:
+			return domain.ErrNotFound.WithMessage("Transfer target not found")
+		case r.TransferTo != "":
+			_, err = tx.ExecContext(ctx, `UPDATE workflows SET owner_id = $2, updated_at = $3 WHERE owner_id = $1`,
+				r.UserID, r.TransferTo, r.At.UTC())
+		case r.DeleteWorkflows:
+			_, err = tx.ExecContext(ctx, `DELETE FROM workflows WHERE owner_id = $1`, r.UserID)
+		case owned > 0:
+			return domain.ErrConflict.WithMessage(fmt.Sprintf("User owns %d workflows", owned)).Wrap(port.ErrOwnsWorkflows)
+		}
+		if err != nil {
+			return translate(err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, r.UserID); err != nil {
+			return translate(err)
+		}
+		return insertEvents(ctx, tx, r.Events)
+	})
+	if err != nil {
+		return 0, err
 	}
 	return owned, nil
 }

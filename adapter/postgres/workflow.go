@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/workflow"
 	"github.com/m9m/auth/port"
 )
@@ -123,12 +124,14 @@ func (r workflowRow) toWorkflow() workflow.Workflow {
 }
 
 // Create inserts wf.
-func (s *WorkflowStore) Create(ctx context.Context, wf *workflow.Workflow) error {
-	_, err := s.db.ExecContext(ctx, `
-		INSERT INTO workflows (`+workflowColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		toWorkflowRow(wf).args()...)
-	return translate(err)
+func (s *WorkflowStore) Create(ctx context.Context, wf *workflow.Workflow, events ...audit.Event) error {
+	return audited(ctx, s.db, events, func(q sqlx.ExtContext) error {
+		_, err := q.ExecContext(ctx, `
+			INSERT INTO workflows (`+workflowColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			toWorkflowRow(wf).args()...)
+		return translate(err)
+	})
 }
 
 // Get returns the workflow with id.
@@ -153,7 +156,7 @@ func (s *WorkflowStore) getOne(ctx context.Context, q sqlx.QueryerContext, query
 
 // Update runs fn on the workflow with id inside a transaction that holds
 // the row lock (SELECT ... FOR UPDATE), so concurrent updates serialize.
-func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow.Workflow) error) (_ *workflow.Workflow, err error) {
+func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow.Workflow) error, events ...audit.Event) (_ *workflow.Workflow, err error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, translate(err)
@@ -188,6 +191,9 @@ func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow
 	if err != nil {
 		return nil, err
 	}
+	if err := insertEvents(ctx, tx, events); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, translate(err)
 	}
@@ -196,8 +202,10 @@ func (s *WorkflowStore) Update(ctx context.Context, id string, fn func(*workflow
 
 // Delete removes the workflow with id; its executions go with it (ON
 // DELETE CASCADE).
-func (s *WorkflowStore) Delete(ctx context.Context, id string) error {
-	return deleteByID(ctx, s.db, "workflows", id)
+func (s *WorkflowStore) Delete(ctx context.Context, id string, events ...audit.Event) error {
+	return audited(ctx, s.db, events, func(q sqlx.ExtContext) error {
+		return deleteByID(ctx, q, "workflows", id)
+	})
 }
 
 var (

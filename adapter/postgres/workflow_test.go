@@ -42,7 +42,7 @@ func TestUserRemover(t *testing.T) {
 		w := postgres.NewWorkflowStore(db)
 		return porttest.UserRemoverStores{
 			Remover: postgres.NewUserRemover(db), Users: postgres.NewUserStore(db),
-			Workflows: w, Lister: w, Executions: postgres.NewExecutionStore(db),
+			Workflows: w, Lister: w, Executions: postgres.NewExecutionStore(db), Audit: postgres.NewAuditStore(db),
 		}
 	})
 }

@@ -3,10 +3,12 @@ package porttest
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/domain/workflow"
 	"github.com/m9m/auth/port"
@@ -20,6 +22,8 @@ type UserRemoverStores struct {
 	Workflows  port.WorkflowStore
 	Lister     port.WorkflowLister
 	Executions port.ExecutionStore
+	// Audit is where the removal's events land.
+	Audit port.AuditStore
 }
 
 // UserRemover runs the contract of port.UserRemover, and of
@@ -188,6 +192,28 @@ func UserRemover(t *testing.T, setup func(t *testing.T) UserRemoverStores) {
 			}
 			unchanged(t, s, u, wfs)
 		}
+	})
+
+	t.Run("the removal stores its events, completed by Check; a refused one stores none", func(t *testing.T) {
+		s := setup(t)
+		trail := AuditedStores{Audit: s.Audit}
+		u, wfs := owner(t, s, user.RoleEditor, 2)
+		refused := changeEvent(audit.ActionUserDelete, "user", u.ID)
+		_, err := s.Remover.Remove(ctx, port.UserRemoval{UserID: u.ID, Events: []audit.Event{refused}})
+		wantErr(t, err, domain.ErrConflict)
+		wantNoEvents(t, trail, refused)
+		unchanged(t, s, u, wfs)
+
+		events := []audit.Event{changeEvent(audit.ActionUserDelete, "user", u.ID)}
+		n, err := s.Remover.Remove(ctx, port.UserRemoval{UserID: u.ID, DeleteWorkflows: true, Events: events,
+			Check: func(owned int, _ *user.User) error {
+				events[0].Metadata = map[string]string{"workflows": strconv.Itoa(owned)}
+				return nil
+			}})
+		count(t, "Remove", n, err, 2)
+		want := events[0]
+		want.Metadata = map[string]string{"workflows": "2"}
+		wantEvents(t, trail, want)
 	})
 
 	// A workflow created by the user while they are removed is transferred

@@ -147,19 +147,27 @@ func TestMigrateUpAndStatus(t *testing.T) {
 	}
 }
 
+// serveEnv is the environment of `m9m serve` on 127.0.0.1:port with this
+// test process's database and Redis prefix, plus extra.
+func serveEnv(t *testing.T, port int, extra ...string) []string {
+	t.Helper()
+	return binEnv(append([]string{
+		"M9M_SECURITY_JWT_SECRET=" + goodSecret,
+		"M9M_DATABASE_URL=" + testenv.DatabaseURL(t),
+		"M9M_REDIS_URL=" + testenv.RedisURL(),
+		"M9M_REDIS_KEY_PREFIX=" + testenv.RedisPrefix(),
+		"M9M_SERVER_HOST=127.0.0.1",
+		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
+	}, extra...)...)
+}
+
 // TestServeDrainsOnSIGTERM: requests in flight when SIGTERM arrives finish
 // with real answers, and the process exits 0.
 func TestServeDrainsOnSIGTERM(t *testing.T) {
 	t.Parallel()
 	port := testenv.FreePort(t)
 	adminPassword := "drain-test-password-123"
-	env := binEnv(
-		"M9M_SECURITY_JWT_SECRET="+goodSecret,
-		"M9M_DATABASE_URL="+testenv.DatabaseURL(t),
-		"M9M_REDIS_URL="+testenv.RedisURL(),
-		"M9M_REDIS_KEY_PREFIX="+testenv.RedisPrefix(),
-		"M9M_SERVER_HOST=127.0.0.1",
-		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
+	env := serveEnv(t, port,
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_USERNAME=drainadmin",
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD="+adminPassword,
 		"M9M_PERFORMANCE_RATE_LIMIT_ENABLED=false",
@@ -256,15 +264,7 @@ func TestServeSIGTERMClosesSilentConnections(t *testing.T) {
 	t.Parallel()
 	port := testenv.FreePort(t)
 	cmd := exec.Command(m9mBinary(t), "serve")
-	cmd.Env = binEnv(
-		"M9M_SECURITY_JWT_SECRET="+goodSecret,
-		"M9M_DATABASE_URL="+testenv.DatabaseURL(t),
-		"M9M_REDIS_URL="+testenv.RedisURL(),
-		"M9M_REDIS_KEY_PREFIX="+testenv.RedisPrefix(),
-		"M9M_SERVER_HOST=127.0.0.1",
-		fmt.Sprintf("M9M_SERVER_PORT=%d", port),
-		"M9M_SERVER_SHUTDOWN_TIMEOUT=30s",
-	)
+	cmd.Env = serveEnv(t, port, "M9M_SERVER_SHUTDOWN_TIMEOUT=30s")
 	var logs bytes.Buffer
 	cmd.Stdout = &logs
 	cmd.Stderr = &logs

@@ -25,6 +25,7 @@ const (
 	nameLoginCap  = "POST /api/v1/auth/login at hasher cap"
 	nameRefresh   = "POST /api/v1/auth/refresh"
 	nameFlood     = "login flood"
+	nameKeyCreate = "POST /api/v1/api-keys"
 )
 
 func scenarios(fx *fixture) []scenario {
@@ -45,6 +46,40 @@ func scenarios(fx *fixture) []scenario {
 		{name: nameLoginCap, conns: hashCap, newWorker: loginWorker},
 		{name: nameRefresh, conns: *conc, newWorker: refreshWorker},
 		{name: nameFlood, conns: *loginConc, newWorker: loginWorker},
+		{name: nameKeyCreate, conns: *conc, newWorker: keyCreateWorker(fx.adminToken)},
+	}
+}
+
+// keysHeld is how many keys a key-creation worker holds before revoking
+// them, in one call of every keysHeld+1: the other calls are one create
+// each, so the p50 is a create's. 32 workers hold at most 32×keysHeld live
+// keys, under the bench server's security.api_keys.max_per_user.
+const keysHeld = 50
+
+// keyCreateWorker creates API keys for token's user (an audited write: the
+// key row and its event in one transaction).
+func keyCreateWorker(token string) func(context.Context) (worker, error) {
+	return func(context.Context) (worker, error) {
+		var held []string
+		return func(ctx context.Context) error {
+			if len(held) == keysHeld {
+				for _, id := range held {
+					if err := call(ctx, http.MethodDelete, "/api/v1/api-keys/"+id, token, nil, nil); err != nil {
+						return err
+					}
+				}
+				held = held[:0]
+				return nil
+			}
+			var out struct {
+				ID string `json:"id"`
+			}
+			if err := call(ctx, http.MethodPost, "/api/v1/api-keys", token, map[string]any{"name": "load key"}, &out); err != nil {
+				return err
+			}
+			held = append(held, out.ID)
+			return nil
+		}, nil
 	}
 }
 

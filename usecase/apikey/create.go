@@ -57,17 +57,16 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, client prin
 	if err != nil {
 		return Issued{}, err
 	}
-	if err := s.Keys.Create(ctx, issued.Key, s.settings.MaxPerUser); err != nil {
+	e := s.event(audit.ActionAPIKeyCreate, audit.OutcomeSuccess, p, client, issued.Key.ID)
+	e.Metadata["prefix"] = issued.Key.Prefix
+	e.Metadata["scopes"] = joinScopes(issued.Key.Scopes)
+	if err := s.Keys.Create(ctx, issued.Key, s.settings.MaxPerUser, e); err != nil {
 		if errors.Is(err, port.ErrKeyLimit) {
 			return Issued{}, domain.ErrConflict.WithMessage(fmt.Sprintf(
 				"You already hold the maximum of %d active API keys; revoke one first", s.settings.MaxPerUser))
 		}
 		return Issued{}, err
 	}
-	e := s.event(audit.ActionAPIKeyCreate, audit.OutcomeSuccess, p, client, issued.Key.ID)
-	e.Metadata["prefix"] = issued.Key.Prefix
-	e.Metadata["scopes"] = joinScopes(issued.Key.Scopes)
-	s.record(ctx, e)
 	return issued, nil
 }
 

@@ -38,6 +38,14 @@ func (r *recorder) Record(_ context.Context, e audit.Event) {
 	r.events = append(r.events, e)
 }
 
+// Insert takes the events of the memory stores' audited writes.
+func (r *recorder) Insert(ctx context.Context, events []audit.Event) error {
+	for _, e := range events {
+		r.Record(ctx, e)
+	}
+	return nil
+}
+
 func (r *recorder) find(action audit.Action, outcome audit.Outcome) []audit.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -96,6 +104,7 @@ func newFixture(t testing.TB, maxPerUser int) *fixture {
 	t.Helper()
 	f := &fixture{clock: memory.NewClock(t0), users: memory.NewUserStore(), audit: &recorder{}}
 	f.keys = memory.NewAPIKeyStore(f.users)
+	f.keys.AttachAudit(f.audit)
 	f.spy = &spyStore{APIKeyAuthStore: f.keys}
 	f.svc = apikey.New(apikey.Deps{
 		Keys: f.keys, Users: f.users, Generate: crypto.NewAPIKey, Audit: f.audit, Clock: f.clock,

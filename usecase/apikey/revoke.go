@@ -14,22 +14,19 @@ import (
 // still inside a rotation's grace ends the grace; revoking a revoked key
 // changes nothing and succeeds.
 func (s *Service) Revoke(ctx context.Context, p principal.Principal, client principal.Client, id string) error {
-	if _, err := s.authorize(ctx, p, client, audit.ActionAPIKeyRevoke, id); err != nil {
+	k, err := s.authorize(ctx, p, client, audit.ActionAPIKeyRevoke, id)
+	if err != nil {
 		return err
 	}
 	now := s.now()
-	k, err := s.Keys.Update(ctx, id, func(k *ak.Key) error {
+	e := s.event(audit.ActionAPIKeyRevoke, audit.OutcomeSuccess, p, client, id)
+	e.Metadata["ownerId"] = k.OwnerID // the owner never changes
+	_, err = s.Keys.Update(ctx, id, func(k *ak.Key) error {
 		if k.RevokedAt == nil {
 			k.RevokedAt = &now
 		}
 		k.GraceUntil = nil
 		return nil
-	})
-	if err != nil {
-		return err
-	}
-	e := s.event(audit.ActionAPIKeyRevoke, audit.OutcomeSuccess, p, client, id)
-	e.Metadata["ownerId"] = k.OwnerID
-	s.record(ctx, e)
-	return nil
+	}, e)
+	return err
 }

@@ -45,6 +45,10 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, client prin
 	if err != nil {
 		return Issued{}, err
 	}
+	e := s.event(audit.ActionAPIKeyRotate, audit.OutcomeSuccess, p, client, id)
+	e.Metadata["successorId"] = issued.Key.ID
+	e.Metadata["graceSeconds"] = strconv.Itoa(in.GraceSeconds)
+	e.Metadata["ownerId"] = old.OwnerID
 	_, err = s.Keys.Rotate(ctx, id, issued.Key, func(k *ak.Key) error {
 		// Checked again under the row lock: of two racing rotations, one wins.
 		if err := rotatable(*k, now); err != nil {
@@ -57,15 +61,10 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, client prin
 			k.GraceUntil = &until
 		}
 		return nil
-	})
+	}, e)
 	if err != nil {
 		return Issued{}, err
 	}
-	e := s.event(audit.ActionAPIKeyRotate, audit.OutcomeSuccess, p, client, id)
-	e.Metadata["successorId"] = issued.Key.ID
-	e.Metadata["graceSeconds"] = strconv.Itoa(in.GraceSeconds)
-	e.Metadata["ownerId"] = old.OwnerID
-	s.record(ctx, e)
 	return issued, nil
 }
 

@@ -44,6 +44,14 @@ func (r *recorder) Record(_ context.Context, e audit.Event) {
 	r.events = append(r.events, e)
 }
 
+// Insert takes the events of the memory stores' audited writes.
+func (r *recorder) Insert(ctx context.Context, events []audit.Event) error {
+	for _, e := range events {
+		r.Record(ctx, e)
+	}
+	return nil
+}
+
 // find returns the events with action and outcome.
 func (r *recorder) find(action audit.Action, outcome audit.Outcome) []audit.Event {
 	r.mu.Lock()
@@ -99,6 +107,8 @@ func newFixture(t testing.TB, mods ...func(*auth.Deps, *auth.Settings)) *fixture
 		sessions: memory.NewSessionStore(),
 		audit:    &recorder{},
 	}
+	f.users.AttachAudit(f.audit)
+	f.sessions.AttachAudit(f.audit)
 	f.deny = memory.NewDenylist(f.clock)
 	f.throttle = memory.NewLoginThrottle(port.DefaultThrottleLimits(), f.clock)
 	f.hasher = &countingHasher{PasswordHasher: crypto.NewArgon2Hasher(crypto.HasherConfig{Params: cheapParams, MaxConcurrent: 4})}
@@ -197,9 +207,11 @@ type failingThrottle struct{ port.LoginThrottle }
 func (failingThrottle) Check(context.Context, string, string) (time.Duration, error) {
 	return 0, errDown
 }
+
 func (failingThrottle) Fail(context.Context, string, string) (time.Duration, error) {
 	return 0, errDown
 }
+
 func (failingThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
 	return 0, errDown
 }

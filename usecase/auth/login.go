@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"strconv"
 	"time"
@@ -60,20 +61,14 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 		}
 		return nil, err
 	}
-	res, err := s.startSession(ctx, u, in.Client)
+	res, err := s.startSession(ctx, u, in.Client, s.loginEvent(audit.OutcomeSuccess, name, u, in.Client))
 	if err != nil {
-		if errors.Is(err, domain.ErrInvalidCredentials) {
-			s.record(ctx, withMeta(s.loginEvent(audit.OutcomeFailure, name, u, in.Client), "reason", "account changed during login"))
-		}
 		return nil, err
 	}
 	// The attempt counted against the throttle was a success after all.
 	if err := s.Throttle.Forgive(ctx, name, in.Client.IP); err != nil {
 		return nil, unavailableOr("throttle", err)
 	}
-	e := s.loginEvent(audit.OutcomeSuccess, name, &res.User, in.Client)
-	e.TargetType, e.TargetID = "session", res.SessionID
-	s.record(ctx, e)
 	return res, nil
 }
 
@@ -165,20 +160,26 @@ func (s *Service) rehash(ctx context.Context, u *user.User, password string) {
 
 var errPasswordChanged = errors.New("password changed concurrently")
 
-// startSession creates the session row, then reads the user again and
-// issues the token with what it finds. The second read closes a race with
+// startSession creates the session row, with the login's success event in
+// its transaction (the row is what makes the login visible), then reads the
+// user again and issues the token with what it finds. The second read closes a race with
 // administration: a disable or role change that commits after it ends this
 // session (its row already exists), and one that committed before it is
 // seen here, so no token ever carries a stale role or outlives a disable.
-func (s *Service) startSession(ctx context.Context, u *user.User, client principal.Client) (*LoginResult, error) {
+func (s *Service) startSession(ctx context.Context, u *user.User, client principal.Client, e audit.Event) (*LoginResult, error) {
 	now := s.Clock.Now()
 	sess := session.Session{
 		ID: domain.NewID(), UserID: u.ID, CreatedAt: now, LastRefreshedAt: now,
 		IP: client.IP, UserAgent: client.UserAgent,
 	}
-	if err := s.Sessions.Create(ctx, sess); err != nil {
+	e.TargetType, e.TargetID = "session", sess.ID
+	if err := s.Sessions.Create(ctx, sess, e); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
-			return nil, domain.ErrInvalidCredentials // the user was deleted meanwhile
+			// The user was deleted meanwhile: no session, nothing changed.
+			f := changedDuringLogin(e)
+			f.TargetType, f.TargetID = "", ""
+			s.record(ctx, f)
+			return nil, domain.ErrInvalidCredentials
 		}
 		return nil, unavailableOr("sessions", err)
 	}
@@ -187,7 +188,12 @@ func (s *Service) startSession(ctx context.Context, u *user.User, client princip
 		err = domain.ErrNotFound
 	}
 	if err != nil {
-		_ = s.Sessions.End(ctx, sess.ID, now)
+		var ended []audit.Event
+		if errors.Is(err, domain.ErrNotFound) {
+			// The session's success event is stored: its end is, with the reason.
+			ended = append(ended, changedDuringLogin(e))
+		}
+		_ = s.Sessions.End(ctx, sess.ID, now, ended...)
 		if errors.Is(err, domain.ErrNotFound) {
 			return nil, domain.ErrInvalidCredentials
 		}
@@ -225,6 +231,14 @@ func (s *Service) issue(sid string, u *user.User, now, sessionCreated time.Time)
 		return Token{}, err
 	}
 	return Token{Token: signed, ExpiresAt: exp.Truncate(time.Second).UTC(), SessionID: sid}, nil
+}
+
+// changedDuringLogin is the failure event of a login whose account was
+// disabled or deleted while it ran, made from its success event e.
+func changedDuringLogin(e audit.Event) audit.Event {
+	e.ID, e.Outcome = domain.NewID(), audit.OutcomeFailure
+	e.Metadata = maps.Clone(e.Metadata)
+	return withMeta(e, "reason", "account changed during login")
 }
 
 func (s *Service) loginEvent(outcome audit.Outcome, name string, u *user.User, client principal.Client) audit.Event {

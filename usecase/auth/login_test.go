@@ -264,6 +264,12 @@ func TestLoginRacingDisableGetsNoToken(t *testing.T) {
 	if len(active) != 0 {
 		t.Fatalf("the session of a refused login is still active: %+v", active)
 	}
+	// The session existed for a moment: its success event and its end, with the reason.
+	ok, failed := f.audit.find(audit.ActionLogin, audit.OutcomeSuccess), f.audit.find(audit.ActionLogin, audit.OutcomeFailure)
+	if len(ok) != 1 || len(failed) != 1 || failed[0].TargetID != ok[0].TargetID || failed[0].ID == ok[0].ID ||
+		failed[0].Metadata["reason"] != "account changed during login" || ok[0].Metadata["reason"] != "" {
+		t.Fatalf("audit: successes %+v, failures %+v", ok, failed)
+	}
 }
 
 func TestLoginCancelledIsNeverACredentialError(t *testing.T) {

@@ -20,11 +20,7 @@ func (s *Service) Logout(ctx context.Context, p principal.Principal, client prin
 	if err := s.Denylist.DenyToken(ctx, p.TokenID, p.TokenExpiry.Add(s.settings.Leeway)); err != nil {
 		return unavailableOr("denylist", err)
 	}
-	if err := s.revoker.EndSession(ctx, p.SessionID); err != nil {
-		return err
-	}
 	e := s.actorEvent(audit.ActionLogout, audit.OutcomeSuccess, p, client)
 	e.TargetType, e.TargetID = "session", p.SessionID
-	s.record(ctx, e)
-	return nil
+	return s.revoker.EndSession(ctx, p.SessionID, e)
 }

@@ -48,21 +48,16 @@ func (s *Service) ChangePassword(ctx context.Context, p principal.Principal, in 
 	if err != nil {
 		return err
 	}
-	err = s.revoker.EndSessionsAround(ctx, u.ID, p.SessionID, func(ctx context.Context) error {
+	e := s.actorEvent(audit.ActionPasswordChange, audit.OutcomeSuccess, p, in.Client)
+	e.TargetType, e.TargetID = "user", u.ID
+	return s.revoker.EndSessionsAround(ctx, u.ID, p.SessionID, func(ctx context.Context) error {
 		_, err := s.Users.Update(ctx, u.ID, func(cur *user.User) error {
 			cur.PasswordHash = encoded
 			cur.UpdatedAt = s.Clock.Now()
 			return nil
-		})
+		}, e)
 		return unavailableOr("users", err)
 	})
-	if err != nil {
-		return err
-	}
-	e := s.actorEvent(audit.ActionPasswordChange, audit.OutcomeSuccess, p, in.Client)
-	e.TargetType, e.TargetID = "user", u.ID
-	s.record(ctx, e)
-	return nil
 }
 
 func validatePasswordChange(in ChangePasswordInput) error {

@@ -51,16 +51,15 @@ func (s *Service) Refresh(ctx context.Context, token string, client principal.Cl
 		return nil, err
 	}
 	if winner == candidate.Token {
-		if err := s.Sessions.Touch(ctx, old.SessionID, now); err != nil {
+		e := s.event(audit.ActionRefresh, audit.OutcomeSuccess, client)
+		e.ActorID, e.ActorName = old.UserID, old.Username
+		e.TargetType, e.TargetID = "session", old.SessionID
+		if err := s.Sessions.Touch(ctx, old.SessionID, now, e); err != nil {
 			if errors.Is(err, domain.ErrNotFound) {
 				return nil, domain.ErrUnauthenticated // ended while we refreshed
 			}
 			return nil, unavailableOr("sessions", err)
 		}
-		e := s.event(audit.ActionRefresh, audit.OutcomeSuccess, client)
-		e.ActorID, e.ActorName = old.UserID, old.Username
-		e.TargetType, e.TargetID = "session", old.SessionID
-		s.record(ctx, e)
 	}
 	return &Token{Token: winner, ExpiresAt: successor.ExpiresAt, SessionID: old.SessionID}, nil
 }

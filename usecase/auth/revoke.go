@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/port"
 )
 
@@ -39,12 +40,16 @@ func (r *Revoker) denyUntil() time.Time {
 	return r.clock.Now().Add(r.settings.TokenTTL + r.settings.Leeway)
 }
 
-// EndSession denies every token of sid at once and marks the session ended.
-func (r *Revoker) EndSession(ctx context.Context, sid string) error {
+// EndSession denies every token of sid at once and marks the session
+// ended, with events audited in the same write as the row. When the row is
+// gone already (its user was deleted meanwhile) there is nothing left to
+// end and events are not written: the user's deletion ended it, and its
+// event records that.
+func (r *Revoker) EndSession(ctx context.Context, sid string, events ...audit.Event) error {
 	if err := r.deny.DenySession(ctx, sid, r.denyUntil()); err != nil {
 		return unavailableOr("denylist", err)
 	}
-	err := r.sessions.End(ctx, sid, r.clock.Now())
+	err := r.sessions.End(ctx, sid, r.clock.Now(), events...)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil // gone already (user deleted): nothing left to mark
 	}

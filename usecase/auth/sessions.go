@@ -71,14 +71,10 @@ func (s *Service) EndSession(ctx context.Context, p principal.Principal, id stri
 	if !sess.Active() {
 		return domain.ErrNotFound.WithMessage("Session not found")
 	}
-	if err := s.revoker.EndSession(ctx, sess.ID); err != nil {
-		return err
-	}
 	e := s.actorEvent(audit.ActionSessionEnd, audit.OutcomeSuccess, p, client)
 	e.TargetType, e.TargetID = "session", sess.ID
 	if sess.UserID != p.UserID {
 		e = withMeta(e, "sessionUserId", sess.UserID)
 	}
-	s.record(ctx, e)
-	return nil
+	return s.revoker.EndSession(ctx, sess.ID, e)
 }

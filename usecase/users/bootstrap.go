@@ -37,14 +37,13 @@ func (s *Service) Bootstrap(ctx context.Context, username, password string) (boo
 		}
 		return false, fmt.Errorf("bootstrap admin: %w", err)
 	}
-	if err := s.Users.Create(ctx, u); err != nil {
+	e := s.event(audit.ActionUserCreate, principal.Principal{Username: "bootstrap"}, principal.Client{}, u.ID)
+	e.Metadata = withEntry(e.Metadata, "username", u.Username, "role", string(u.Role), "source", "security.bootstrap_admin")
+	if err := s.Users.Create(ctx, u, e); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			return false, nil // another instance won the race
 		}
 		return false, fmt.Errorf("bootstrap admin: create: %w", err)
 	}
-	e := s.event(audit.ActionUserCreate, principal.Principal{Username: "bootstrap"}, principal.Client{}, u.ID)
-	e.Metadata = withEntry(e.Metadata, "username", u.Username, "role", string(u.Role), "source", "security.bootstrap_admin")
-	s.record(ctx, e)
 	return true, nil
 }

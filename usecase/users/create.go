@@ -27,15 +27,14 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, client prin
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Users.Create(ctx, u); err != nil {
+	e := s.event(audit.ActionUserCreate, p, client, u.ID)
+	e.Metadata = withEntry(e.Metadata, "username", u.Username, "role", string(u.Role))
+	if err := s.Users.Create(ctx, u, e); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			return nil, errUsernameTaken
 		}
 		return nil, err
 	}
-	e := s.event(audit.ActionUserCreate, p, client, u.ID)
-	e.Metadata = withEntry(e.Metadata, "username", u.Username, "role", string(u.Role))
-	s.record(ctx, e)
 	return u, nil
 }
 

@@ -57,34 +57,37 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, client prin
 	if err := in.judge(owned, target); err != nil {
 		return err
 	}
-	var removed int
+	// The event is written with the removal; the removal's check completes
+	// it with what really happens, under lock.
+	events := []audit.Event{s.event(audit.ActionUserDelete, p, client, id)}
+	check := func(owned int, target *user.User) error {
+		if err := in.judge(owned, target); err != nil {
+			return err
+		}
+		m := withEntry(events[0].Metadata, "workflows", strconv.Itoa(owned))
+		switch {
+		case in.TransferTo != "":
+			m = withEntry(m, "workflowsTransferredTo", in.TransferTo)
+		case owned > 0:
+			m = withEntry(m, "workflowsDeleted", "true")
+		}
+		events[0].Metadata = m
+		return nil
+	}
 	err = s.Revoker.EndSessionsAround(ctx, id, "", func(ctx context.Context) error {
-		n, err := s.Remover.Remove(ctx, port.UserRemoval{
+		_, err := s.Remover.Remove(ctx, port.UserRemoval{
 			UserID: id, TransferTo: in.TransferTo, DeleteWorkflows: in.DeleteWorkflows,
-			At: s.Clock.Now(), Check: in.judge,
+			At: s.Clock.Now(), Check: check, Events: events,
 		})
 		if errors.Is(err, domain.ErrNotFound) {
 			return errUserNotFound
 		}
-		removed = n
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if err := s.Revoker.CutOff(ctx, id); err != nil {
-		return err
-	}
-	e := s.event(audit.ActionUserDelete, p, client, id)
-	e.Metadata = withEntry(e.Metadata, "workflows", strconv.Itoa(removed))
-	switch {
-	case in.TransferTo != "":
-		e.Metadata = withEntry(e.Metadata, "workflowsTransferredTo", in.TransferTo)
-	case removed > 0:
-		e.Metadata = withEntry(e.Metadata, "workflowsDeleted", "true")
-	}
-	s.record(ctx, e)
-	return nil
+	return s.Revoker.CutOff(ctx, id)
 }
 
 // validate checks the request itself, before anything is read.

@@ -72,13 +72,6 @@ func (s *Service) event(action audit.Action, p principal.Principal, client princ
 	return e
 }
 
-// record queues e in the audit log, if there is one.
-func (s *Service) record(ctx context.Context, e audit.Event) {
-	if s.Audit != nil {
-		s.Audit.Record(ctx, e)
-	}
-}
-
 // renameField rewrites a domain validation error to name field instead.
 func renameField(err error, field string) error {
 	e := domain.As(err)

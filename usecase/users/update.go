@@ -39,6 +39,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, client prin
 		return nil, errSelf
 	}
 	var updated *user.User
+	e := s.updateEvent(p, client, id, in)
 	change := func(ctx context.Context) error {
 		updated, err = s.Users.Update(ctx, id, func(u *user.User) error {
 			if in.Role != nil {
@@ -52,7 +53,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, client prin
 			}
 			u.UpdatedAt = s.Clock.Now()
 			return nil
-		})
+		}, e)
 		if errors.Is(err, domain.ErrNotFound) {
 			return errUserNotFound
 		}
@@ -69,7 +70,6 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, client prin
 	if err != nil {
 		return nil, err
 	}
-	s.record(ctx, s.updateEvent(p, client, id, in))
 	return updated, nil
 }
 

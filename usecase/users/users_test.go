@@ -38,6 +38,14 @@ func (r *recorder) Record(_ context.Context, e audit.Event) {
 	r.events = append(r.events, e)
 }
 
+// Insert takes the events of the memory stores' audited writes.
+func (r *recorder) Insert(ctx context.Context, events []audit.Event) error {
+	for _, e := range events {
+		r.Record(ctx, e)
+	}
+	return nil
+}
+
 func (r *recorder) find(action audit.Action) []audit.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -68,6 +76,8 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{clock: memory.NewClock(t0), store: memory.NewUserStore(), workflows: memory.NewWorkflowStore(), sessions: memory.NewSessionStore(), audit: &recorder{}}
 	remover := memory.NewUserRemover(f.store, f.workflows)
+	f.store.AttachAudit(f.audit)
+	f.sessions.AttachAudit(f.audit)
 	deny := memory.NewDenylist(f.clock)
 	hasher := crypto.NewArgon2Hasher(crypto.HasherConfig{Params: crypto.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}})
 	tokens, err := jwt.New(jwt.Config{Current: jwt.Secret{Key: []byte("unit-test-secret-0123456789-abcdefghij")}}, f.clock)
@@ -371,6 +381,8 @@ func TestDelete(t *testing.T) {
 func TestBootstrap(t *testing.T) {
 	t.Parallel()
 	store := memory.NewUserStore()
+	trail := memory.NewAuditStore()
+	store.AttachAudit(trail)
 	clock := memory.NewClock(t0)
 	hasher := crypto.NewArgon2Hasher(crypto.HasherConfig{Params: crypto.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}})
 	svc := users.New(users.Deps{Users: store, Lister: store, Hasher: hasher, Clock: clock})
@@ -407,6 +419,11 @@ func TestBootstrap(t *testing.T) {
 	u, err := store.GetByUsername(ctx, "admin")
 	if err != nil || u.Role != user.RoleAdmin {
 		t.Fatalf("bootstrap admin = %+v %v", u, err)
+	}
+	// The losers of the race wrote no event: one user, one user.create.
+	page, err := trail.List(ctx, audit.Query{Action: audit.ActionUserCreate})
+	if err != nil || len(page.Events) != 1 || page.Events[0].TargetID != u.ID || page.Events[0].Metadata["source"] != "security.bootstrap_admin" {
+		t.Fatalf("bootstrap audit = %+v %v; want one user.create of %s", page.Events, err, u.ID)
 	}
 	// Only while no user exists: a different name later creates nothing.
 	if ok, err := svc.Bootstrap(ctx, "second", pw); ok || err != nil {

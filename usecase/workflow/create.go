@@ -24,10 +24,10 @@ func (s *Service) Create(ctx context.Context, p principal.Principal, client prin
 	if err := s.apply(wf, in); err != nil {
 		return nil, err
 	}
-	if err := s.Store.Create(ctx, wf); err != nil {
+	e := describe(s.event(audit.ActionWorkflowCreate, audit.OutcomeSuccess, p, client, wf.ID), wf)
+	if err := s.Store.Create(ctx, wf, e); err != nil {
 		return nil, conflictAsPathTaken(err, wf)
 	}
-	s.record(ctx, describe(s.event(audit.ActionWorkflowCreate, audit.OutcomeSuccess, p, client, wf.ID), wf))
 	return wf, nil
 }
 

@@ -24,9 +24,5 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, client prin
 		s.record(ctx, s.event(audit.ActionWorkflowDelete, audit.OutcomeDenied, p, client, id))
 		return errNotYours
 	}
-	if err := s.Store.Delete(ctx, id); err != nil {
-		return err
-	}
-	s.record(ctx, describe(s.event(audit.ActionWorkflowDelete, audit.OutcomeSuccess, p, client, id), wf))
-	return nil
+	return s.Store.Delete(ctx, id, describe(s.event(audit.ActionWorkflowDelete, audit.OutcomeSuccess, p, client, id), wf))
 }

@@ -35,6 +35,14 @@ func (r *recorder) Record(_ context.Context, e audit.Event) {
 	r.events = append(r.events, e)
 }
 
+// Insert takes the events of the memory stores' audited writes.
+func (r *recorder) Insert(ctx context.Context, events []audit.Event) error {
+	for _, e := range events {
+		r.Record(ctx, e)
+	}
+	return nil
+}
+
 func (r *recorder) find(action audit.Action, outcome audit.Outcome) []audit.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -64,6 +72,7 @@ type fixture struct {
 func newFixture(t *testing.T, withSealer bool) *fixture {
 	t.Helper()
 	f := &fixture{store: memory.NewWorkflowStore(), clock: memory.NewClock(t0), audit: &recorder{}}
+	f.store.AttachAudit(f.audit)
 	deps := workflow.Deps{Store: f.store, Lister: f.store, Executions: f.store.Executions(), Clock: f.clock, Audit: f.audit}
 	if withSealer {
 		s, err := crypto.NewSealer(strings.Repeat("k", 32))

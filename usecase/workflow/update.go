@@ -19,6 +19,9 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, client prin
 		return nil, domain.ErrForbidden
 	}
 	var candidate *flow.Workflow
+	// The event describes the workflow as fn leaves it; the store reads it
+	// after fn returns.
+	events := []audit.Event{s.event(audit.ActionWorkflowUpdate, audit.OutcomeSuccess, p, client, id)}
 	wf, err := s.Store.Update(ctx, id, func(wf *flow.Workflow) error {
 		if !flow.CanWrite(p, wf) {
 			return errNotYours
@@ -28,8 +31,9 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, client prin
 		}
 		wf.UpdatedAt = s.Clock.Now().UTC()
 		candidate = wf
+		events[0] = describe(events[0], wf)
 		return nil
-	})
+	}, events...)
 	switch {
 	case errors.Is(err, errNotYours):
 		s.record(ctx, s.event(audit.ActionWorkflowUpdate, audit.OutcomeDenied, p, client, id))
@@ -39,6 +43,5 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, client prin
 	case err != nil:
 		return nil, err
 	}
-	s.record(ctx, describe(s.event(audit.ActionWorkflowUpdate, audit.OutcomeSuccess, p, client, wf.ID), wf))
 	return wf, nil
 }

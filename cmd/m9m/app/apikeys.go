@@ -8,6 +8,7 @@ import (
 
 	"github.com/m9m/auth/adapter/crypto"
 	httpapi "github.com/m9m/auth/adapter/http"
+	"github.com/m9m/auth/adapter/metrics"
 	pgadapter "github.com/m9m/auth/adapter/postgres"
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/port"
@@ -44,11 +45,12 @@ type apiKeyServiceParams struct {
 	Audit port.AuditLog
 	Clock port.Clock
 	Cfg   config.APIKeysConfig
+	Stats *metrics.Metrics
 }
 
 func newAPIKeyService(p apiKeyServiceParams) *apikey.Service {
 	return apikey.New(apikey.Deps{
-		Keys: p.Keys, Users: p.Users, Generate: crypto.NewAPIKey, Audit: p.Audit, Clock: p.Clock,
+		Keys: countKeys(p.Keys, p.Stats), Users: p.Users, Generate: crypto.NewAPIKey, Audit: p.Audit, Clock: p.Clock,
 	}, apikey.Settings{MaxPerUser: p.Cfg.MaxPerUser})
 }
 

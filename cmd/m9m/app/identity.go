@@ -14,6 +14,7 @@ import (
 	"github.com/m9m/auth/adapter/crypto"
 	httpapi "github.com/m9m/auth/adapter/http"
 	"github.com/m9m/auth/adapter/jwt"
+	"github.com/m9m/auth/adapter/metrics"
 	pgadapter "github.com/m9m/auth/adapter/postgres"
 	redisadapter "github.com/m9m/auth/adapter/redis"
 	"github.com/m9m/auth/domain"
@@ -128,11 +129,12 @@ type authServiceParams struct {
 	Throttle port.LoginThrottle
 	Audit    port.AuditLog
 	Clock    port.Clock
+	Stats    *metrics.Metrics
 }
 
 func newAuthService(p authServiceParams) *auth.Service {
 	return auth.New(auth.Deps{
-		Users: p.Users, Sessions: p.Sessions, Ender: p.Ender, Hasher: p.Hasher,
+		Users: countUsers(p.Users, p.Stats), Sessions: countSessions(p.Sessions, p.Stats), Ender: p.Ender, Hasher: p.Hasher,
 		Issuer: p.Issuer, Verifier: p.Verifier, Denylist: p.Denylist, Throttle: p.Throttle,
 		Audit: p.Audit, Clock: p.Clock,
 	}, authSettings(p.Config))
@@ -147,11 +149,12 @@ type usersServiceParams struct {
 	Auth    *auth.Service
 	Audit   port.AuditLog
 	Clock   port.Clock
+	Stats   *metrics.Metrics
 }
 
 func newUsersService(p usersServiceParams) *users.Service {
 	return users.New(users.Deps{
-		Users: p.Users, Lister: p.Lister, Remover: p.Remover, Hasher: p.Hasher,
+		Users: countUsers(p.Users, p.Stats), Lister: p.Lister, Remover: countRemover(p.Remover, p.Stats), Hasher: p.Hasher,
 		Revoker: p.Auth.Revoker(), Audit: p.Audit, Clock: p.Clock,
 	})
 }

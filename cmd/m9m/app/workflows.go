@@ -7,6 +7,7 @@ import (
 
 	"github.com/m9m/auth/adapter/crypto"
 	httpapi "github.com/m9m/auth/adapter/http"
+	"github.com/m9m/auth/adapter/metrics"
 	pgadapter "github.com/m9m/auth/adapter/postgres"
 	redisadapter "github.com/m9m/auth/adapter/redis"
 	"github.com/m9m/auth/infra/redis"
@@ -68,11 +69,12 @@ type workflowParams struct {
 	Sealer     port.SecretSealer
 	Clock      port.Clock
 	Audit      port.AuditLog `optional:"true"`
+	Stats      *metrics.Metrics
 }
 
 func newWorkflowService(p workflowParams) *workflow.Service {
 	return workflow.New(workflow.Deps{
-		Store: p.Store, Lister: p.Lister, Executions: p.Executions,
+		Store: countWorkflows(p.Store, p.Stats), Lister: p.Lister, Executions: p.Executions,
 		Sealer: p.Sealer, Clock: p.Clock, Audit: p.Audit,
 	})
 }
