@@ -205,11 +205,13 @@ func UserRemover(t *testing.T, setup func(t *testing.T) UserRemoverStores) {
 		unchanged(t, s, u, wfs)
 
 		events := []audit.Event{changeEvent(audit.ActionUserDelete, "user", u.ID)}
-		n, err := s.Remover.Remove(ctx, port.UserRemoval{UserID: u.ID, DeleteWorkflows: true, Events: events,
+		n, err := s.Remover.Remove(ctx, port.UserRemoval{
+			UserID: u.ID, DeleteWorkflows: true, Events: events,
 			Check: func(owned int, _ *user.User) error {
 				events[0].Metadata = map[string]string{"workflows": strconv.Itoa(owned)}
 				return nil
-			}})
+			},
+		})
 		count(t, "Remove", n, err, 2)
 		want := events[0]
 		want.Metadata = map[string]string{"workflows": "2"}
