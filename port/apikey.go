@@ -20,9 +20,10 @@ var ErrKeyLimit = errors.New("owner holds the maximum number of active API keys"
 // errors: ErrNotFound, ErrConflict, ErrUnavailable when the store cannot be
 // reached. Times are kept at microsecond precision in UTC.
 type APIKeyStore interface {
-	// Create stores k unless its owner already holds maxActive active keys
-	// (not revoked, not expired at k.CreatedAt), which is domain.ErrConflict
-	// wrapping ErrKeyLimit;
+	// Create stores k unless its owner already holds maxActive keys that
+	// work at k.CreatedAt (apikey.Key.Usable: not expired, and not revoked
+	// or inside a rotation's grace), which is domain.ErrConflict wrapping
+	// ErrKeyLimit;
 	// the count and the insert are atomic per owner, so concurrent creates
 	// cannot overshoot. maxActive <= 0 means no limit. An unknown owner is
 	// domain.ErrNotFound; a duplicate ID or digest is domain.ErrConflict.
@@ -46,10 +47,14 @@ type APIKeyStore interface {
 	Update(ctx context.Context, id string, fn func(*apikey.Key) error, events ...audit.Event) (*apikey.Key, error)
 	// Rotate is Update of the key with id plus the insertion of successor, in
 	// one transaction: the old key is retired and its successor exists, or
-	// neither happened. The successor is not counted against any limit (it
-	// replaces the old key). Errors are those of Update and Create. events
-	// are audited with the write, read after fn returns (see AuditStore).
-	Rotate(ctx context.Context, id string, successor apikey.Key, fn func(old *apikey.Key) error, events ...audit.Event) (*apikey.Key, error)
+	// neither happened. A successor that replaces the old key at once is not
+	// counted against any limit; one that joins it (fn left the old key
+	// Usable at successor.CreatedAt: a grace) counts like Create's, against
+	// maxActive, atomically per owner (domain.ErrConflict wrapping
+	// ErrKeyLimit, nothing changed), so the keys that work never exceed it.
+	// Errors are those of Update and Create. events are audited with the
+	// write, read after fn returns (see AuditStore).
+	Rotate(ctx context.Context, id string, successor apikey.Key, maxActive int, fn func(old *apikey.Key) error, events ...audit.Event) (*apikey.Key, error)
 }
 
 // KeyGrant is what authenticating one request with an API key needs: the

@@ -48,6 +48,11 @@ type WorkflowLister interface {
 	List(ctx context.Context, cursor string, limit int) ([]workflow.Workflow, string, error)
 }
 
+// MaxPageBodyBytes bounds the delivery bodies of one page of
+// ExecutionStore.ListByWorkflow (contract §8: 4 MiB), so concurrent list
+// calls cannot multiply the server's memory by the page size.
+const MaxPageBodyBytes = 4 << 20
+
 // ExecutionStore persists webhook deliveries.
 type ExecutionStore interface {
 	// Create stores e (ID and ReceivedAt set by the caller). WorkflowID must
@@ -57,7 +62,15 @@ type ExecutionStore interface {
 	// first (ReceivedAt, then ID, descending), after cursor, and the next
 	// page's cursor ("" when there is none). Bad limit or cursor: as
 	// WorkflowLister.List. An unknown workflow has no executions.
+	//
+	// A page carries at most MaxPageBodyBytes of bodies, and the store never
+	// reads more than that into memory for one page: bodies are taken in
+	// page order while they fit; one that does not is left out (Body nil,
+	// BodyOmitted set), and later ones that still fit are kept.
 	ListByWorkflow(ctx context.Context, workflowID, cursor string, limit int) ([]workflow.Execution, string, error)
+	// Get returns execution id of workflowID, body included, or
+	// domain.ErrNotFound (also when it belongs to another workflow).
+	Get(ctx context.Context, workflowID, id string) (*workflow.Execution, error)
 	// Prune deletes all but the keep newest executions of workflowID and
 	// returns how many it deleted, so a flood of deliveries cannot grow the
 	// store without bound.
@@ -74,6 +87,11 @@ type WebhookReplayGuard interface {
 	// Infrastructure failures are domain.ErrUnavailable (the caller refuses
 	// the delivery: fail closed).
 	Seen(ctx context.Context, digest string, ttl time.Duration) (alreadySeen bool, err error)
+	// Forget removes digest, for a caller whose Seen recorded it but that
+	// then failed to store the delivery: the signature was not used, so the
+	// sender's retry must be accepted (contract §8). Forgetting an unknown
+	// digest is no error.
+	Forget(ctx context.Context, digest string) error
 }
 
 // SecretSealer encrypts secrets that must be stored yet stay usable (the
@@ -84,4 +102,19 @@ type WebhookReplayGuard interface {
 type SecretSealer interface {
 	Seal(plain []byte) ([]byte, error)
 	Open(sealed []byte) ([]byte, error)
+}
+
+// FitBodies decides which bodies of one ListByWorkflow page are kept: given
+// their sizes in page order, it keeps each one that still fits in what is
+// left of MaxPageBodyBytes. Every store uses it, so they agree.
+func FitBodies(sizes []int) []bool {
+	keep := make([]bool, len(sizes))
+	left := MaxPageBodyBytes
+	for i, n := range sizes {
+		if n <= left {
+			keep[i] = true
+			left -= n
+		}
+	}
+	return keep
 }

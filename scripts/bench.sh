@@ -14,6 +14,9 @@
 #   BENCH_BENCHTIME=500ms time per Go benchmark
 #   BENCH_SKIP_GO=1       skip the Go benchmarks (load run only)
 #   BENCH_ONLY="A,B"      run only these load scenarios (names as printed)
+#   BENCH_DELIVERIES=250  1 MiB webhook deliveries seeded for the executions
+#                         scenario (3 concurrent full pages; its peak RSS is the
+#                         number to watch: a page holds at most 4 MiB of bodies)
 #   BENCH_PORT=18080      first port to try (the next free one is used)
 #   BENCH_PG=postgres://postgres@127.0.0.1:5432   Postgres server URL (no database)
 #   BENCH_REDIS=127.0.0.1:6379                    Redis host:port
@@ -138,7 +141,7 @@ t=$SECONDS
 echo "== load: $DURATION per scenario, 32 connections (login flood: 64), rate limiting on, log level warn;" \
   "server pid $SPID on 127.0.0.1:$port; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 M9M_LOAD_PASSWORD="$ADMIN_PW" timeout 240 bin/loadgen -url "http://127.0.0.1:$port" -duration "$DURATION" \
-  -pid "$SPID" -user admin -max-time 220s ${BENCH_ONLY:+-only "$BENCH_ONLY"}
+  -pid "$SPID" -user admin -max-time 220s -deliveries "${BENCH_DELIVERIES:-250}" ${BENCH_ONLY:+-only "$BENCH_ONLY"}
 took "load run" "$t"
 echo
 echo "== load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

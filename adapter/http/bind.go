@@ -8,11 +8,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/workflow"
 )
 
 // BindJSON decodes the request body into dst strictly: JSON only, one value,
@@ -37,7 +39,10 @@ func BindJSON(c echo.Context, dst any) error {
 	return DecodeJSON(body, dst)
 }
 
-// DecodeJSON is BindJSON's decoder on bytes already read.
+// DecodeJSON is BindJSON's decoder on bytes already read. Every string in
+// the body must be storable (valid UTF-8, no \u0000, no unpaired surrogate
+// escape: workflow.CheckStorable), so no field of any body can reach a store
+// as text the store refuses; the check is one linear scan.
 func DecodeJSON(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return domain.InvalidField("body", "a JSON body is required")
@@ -53,7 +58,32 @@ func DecodeJSON(body []byte, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return domain.InvalidField("body", "must contain a single JSON value")
 	}
+	if msg := workflow.CheckStorable(body); msg != "" {
+		return domain.InvalidField(unstorableField(body), msg)
+	}
 	return nil
+}
+
+// unstorableField names the top-level field of the JSON object body whose
+// value workflow.CheckStorable refuses, or "body" when none alone is (the
+// body is no object, or a key is the problem). Only refused bodies pay for
+// this second decode.
+func unstorableField(body []byte) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return "body"
+	}
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if workflow.CheckStorable(fields[name]) != "" && domain.ValidText(name) {
+			return name
+		}
+	}
+	return "body"
 }
 
 func jsonError(err error) error {
@@ -91,6 +121,31 @@ func jsonTypeName(kind string) string {
 	default:
 		return "of a different type"
 	}
+}
+
+// checkParams refuses a request whose query or path parameters are not
+// valid UTF-8 without NUL (domain.ValidText). The guard runs it for every
+// route, after authentication and before the handler: the one place for
+// every parameter, so none can reach a store as text the store refuses (a
+// NUL in ?cursor= or ?userId= was a 500). A query parameter is a 400
+// naming it; a path parameter is 404, as for any id no resource could have.
+func checkParams(c echo.Context) error {
+	for name, values := range c.QueryParams() {
+		if !domain.ValidText(name) {
+			return domain.InvalidField("query", "parameter names must be valid UTF-8 without NUL characters")
+		}
+		for _, v := range values {
+			if err := domain.CheckText(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	for _, v := range c.ParamValues() {
+		if !domain.ValidText(v) {
+			return domain.ErrNotFound
+		}
+	}
+	return nil
 }
 
 // bodyLimit refuses bodies over max bytes with 413: at once when the

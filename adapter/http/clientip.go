@@ -6,6 +6,8 @@ import (
 	"net/netip"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/m9m/auth/domain/principal"
 )
 
 // clientIPExtractor decides which address is the client's. Forwarding
@@ -41,17 +43,9 @@ func canonicalIP(s string) string {
 	return a.Unmap().WithZone("").String()
 }
 
-// ipRateKey is the rate budget of an unauthenticated caller. An IPv6 client
-// usually controls a whole /64, so its budget is the /64: otherwise it could
-// spend a fresh budget from each of its 2^64 addresses.
+// ipRateKey is the rate budget of an unauthenticated caller: its client
+// network (principal.ClientNetwork, an IPv6 client's /64), the same unit the
+// login throttle counts per.
 func ipRateKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || a.Is4() {
-		return "ip:" + ip
-	}
-	p, err := a.Prefix(64)
-	if err != nil {
-		return "ip:" + ip
-	}
-	return "ip:" + p.String()
+	return "ip:" + principal.ClientNetwork(ip)
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -20,10 +21,18 @@ type guard struct {
 	limiter port.RateLimiter // nil when rate limiting is off
 	log     *zap.Logger
 	metrics Metrics
+	// public holds the path patterns of public routes: a wrong method on
+	// one is 405 before any authentication, since the path is no secret.
+	public map[string]bool
 }
 
 func (g *guard) wrap(r Route) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if r.Method == echo.RouteNotFound {
+			if allow, patterns := allowedMethods(c); len(allow) > 0 && slices.ContainsFunc(patterns, func(p string) bool { return g.public[p] }) {
+				return methodNotAllowed(c, allow)
+			}
+		}
 		var p principal.Principal
 		var authErr error
 		authed := false
@@ -52,6 +61,9 @@ func (g *guard) wrap(r Route) echo.HandlerFunc {
 			if !r.AnyAuthenticated && !p.Can(r.Permission) {
 				return domain.ErrForbidden
 			}
+		}
+		if err := checkParams(c); err != nil {
+			return err
 		}
 		return r.Handler(c)
 	}

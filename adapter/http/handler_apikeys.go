@@ -128,9 +128,9 @@ func (h *apiKeyHandlers) create(c echo.Context) error {
 	}
 	in := apikey.CreateInput{Name: req.Name, Scopes: req.Scopes}
 	if req.ExpiresAt != nil {
-		t, err := time.Parse(time.RFC3339, *req.ExpiresAt)
+		t, err := domain.ParseTime("expiresAt", *req.ExpiresAt)
 		if err != nil {
-			return domain.InvalidField("expiresAt", "must be an RFC 3339 date-time, e.g. 2026-01-27T10:00:00Z")
+			return err
 		}
 		in.ExpiresAt = &t
 	}

@@ -27,6 +27,7 @@ func UsersRoutes(svc *users.Service) Routes {
 		{Method: http.MethodGet, Path: "/api/v1/users/:id", Handler: h.get, Permission: perm},
 		{Method: http.MethodPatch, Path: "/api/v1/users/:id", Handler: h.update, Permission: perm},
 		{Method: http.MethodDelete, Path: "/api/v1/users/:id", Handler: h.delete, Permission: perm},
+		{Method: http.MethodPost, Path: "/api/v1/users/:id/revoke-credentials", Handler: h.revokeCredentials, Permission: perm},
 	}
 }
 
@@ -186,4 +187,25 @@ func usersDeleteInput(c echo.Context) (users.DeleteInput, error) {
 		}
 	}
 	return in, nil
+}
+
+type usersRevokedBody struct {
+	KeysRevoked int `json:"keysRevoked"`
+}
+
+// revokeCredentials ends every session and revokes every API key of a user.
+func (h *usersHandlers) revokeCredentials(c echo.Context) error {
+	p, err := Caller(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	out, err := h.svc.RevokeCredentials(c.Request().Context(), p, ClientOf(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, usersRevokedBody{KeysRevoked: out.KeysRevoked})
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -52,7 +53,6 @@ func (h *webhookHandlers) trigger(c echo.Context) error {
 	if u, p, ok := req.BasicAuth(); ok {
 		in.Basic = &webhook.BasicCredential{Username: u, Password: p}
 	}
-	webhookScrubHeaders(req.Header)
 	id, err := h.uc.Trigger(req.Context(), in)
 	if err != nil {
 		return err
@@ -61,20 +61,37 @@ func (h *webhookHandlers) trigger(c echo.Context) error {
 }
 
 // webhookLoggable are the request headers of a delivery whose values the
-// access log may show. Every other value is scrubbed once the use case has
-// its own copy: a header-auth webhook's secret travels in a header of the
-// owner's choosing (say X-Sender-Id), which the access log's name-based
-// redaction cannot know about.
+// access log may show (accessLog scrubs every other one): a header-auth
+// webhook's secret travels in a header of the owner's choosing (say
+// X-Sender-Id), which the log's name-based redaction cannot know about.
 var webhookLoggable = map[string]bool{
 	"Accept": true, "Accept-Encoding": true, "Content-Type": true, "Content-Length": true,
 	"User-Agent": true, "X-Request-Id": true, "X-Forwarded-For": true, "X-Forwarded-Proto": true,
 	"X-Real-Ip": true, "X-M9m-Timestamp": true,
 }
 
-func webhookScrubHeaders(h http.Header) {
-	for name := range h {
-		if !webhookLoggable[http.CanonicalHeaderKey(name)] {
-			h[name] = []string{"[REDACTED]"}
+// webhookPrefix starts the path of every webhook delivery.
+const webhookPrefix = "/webhook/"
+
+// isWebhookRequest reports whether the request is (or tried to be) a
+// webhook delivery, whatever became of it: routed there, or on its path
+// with a wrong method, too large, rate limited.
+func isWebhookRequest(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return c.Path() == webhookPrefix+"*" || strings.HasPrefix(p, webhookPrefix) || p == strings.TrimSuffix(webhookPrefix, "/")
+}
+
+// webhookLogHeaders copies h for the access log with every value not in
+// webhookLoggable scrubbed.
+func webhookLogHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for name, v := range h {
+		ck := http.CanonicalHeaderKey(name)
+		if webhookLoggable[ck] {
+			out[ck] = strings.Join(v, ", ")
+		} else {
+			out[ck] = "[REDACTED]"
 		}
 	}
+	return out
 }

@@ -40,22 +40,26 @@ func systemRoutes(checks []ReadinessCheck) Routes {
 // the path is a route of other methods (echo prefers the catch-all's
 // not-found handler over its own 405), else 404.
 func apiNotFound(c echo.Context) error {
-	if allow := allowedMethods(c); len(allow) > 0 {
-		c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
-		return echo.ErrMethodNotAllowed
+	if allow, _ := allowedMethods(c); len(allow) > 0 {
+		return methodNotAllowed(c, allow)
 	}
 	return domain.ErrNotFound.WithMessage("Route not found")
 }
 
+// methodNotAllowed is the 405 answer, with the Allow header.
+func methodNotAllowed(c echo.Context, allow []string) error {
+	c.Response().Header().Set(echo.HeaderAllow, strings.Join(allow, ", "))
+	return echo.ErrMethodNotAllowed
+}
+
 // allowedMethods lists the methods that route the request's path to a real
-// handler rather than to the catch-all.
-func allowedMethods(c echo.Context) []string {
+// handler rather than to the catch-all, and the route patterns they reach.
+func allowedMethods(c echo.Context) (methods, patterns []string) {
 	req := c.Request()
 	path := req.URL.RawPath
 	if path == "" {
 		path = req.URL.Path
 	}
-	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		if m == req.Method {
 			continue
@@ -63,10 +67,11 @@ func allowedMethods(c echo.Context) []string {
 		probe := c.Echo().NewContext(nil, nil)
 		c.Echo().Router().Find(m, path, probe)
 		if p := probe.Path(); p != "" && p != c.Path() {
-			allow = append(allow, m)
+			methods = append(methods, m)
+			patterns = append(patterns, p)
 		}
 	}
-	return allow
+	return methods, patterns
 }
 
 func health(c echo.Context) error {

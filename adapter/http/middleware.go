@@ -159,14 +159,24 @@ func accessLog(log *zap.Logger) echo.MiddlewareFunc {
 				zap.String("ip", c.RealIP()),
 				zap.String("user_agent", req.UserAgent()),
 			}
-			if q := redactQuery(req.URL.RawQuery); q != "" {
+			// A webhook delivery's secrets are its owner's choice of header
+			// or parameter: scrub all but the known-harmless ones, for every
+			// answer (also a 405, 413, 429 or 401 before the handler ran).
+			webhook := isWebhookRequest(c)
+			if webhook && req.URL.RawQuery != "" {
+				fields = append(fields, zap.String("query", "[REDACTED]"))
+			} else if q := redactQuery(req.URL.RawQuery); q != "" {
 				fields = append(fields, zap.String("query", q))
 			}
 			if p, ok := principalFrom(c); ok {
 				fields = append(fields, zap.String("user_id", p.UserID), zap.String("auth_method", string(p.Method)))
 			}
 			if log.Core().Enabled(zapcore.DebugLevel) {
-				fields = append(fields, zap.Any("headers", redactHeaders(req.Header)))
+				if webhook {
+					fields = append(fields, zap.Any("headers", webhookLogHeaders(req.Header)))
+				} else {
+					fields = append(fields, zap.Any("headers", redactHeaders(req.Header)))
+				}
 			}
 			log.Info("request", fields...)
 			return nil

@@ -26,18 +26,14 @@ func Caller(c echo.Context) (principal.Principal, error) {
 	return p, nil
 }
 
-// ClientOf describes the request's origin for sessions and audit.
+// ClientOf describes the request's origin for sessions and audit. Its text
+// is made storable here (principal.Client.Storable: valid UTF-8, no NUL,
+// cut on a rune boundary), so a hostile User-Agent can never fail a session
+// insert.
 func ClientOf(c echo.Context) principal.Client {
 	return principal.Client{
 		IP:        c.RealIP(),
-		UserAgent: truncate(c.Request().UserAgent(), 512),
+		UserAgent: c.Request().UserAgent(),
 		RequestID: requestID(c),
-	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
+	}.Storable()
 }

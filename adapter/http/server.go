@@ -102,9 +102,16 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 	e.Use(answerOptions)
 	e.Use(bodyLimit(st.MaxBodyBytes))
 
-	g := &guard{chain: chain, limiter: limiter, log: log, metrics: metrics}
+	g := &guard{chain: chain, limiter: limiter, log: log, metrics: metrics, public: map[string]bool{}}
 	all := []Routes{systemRoutes(checks)}
 	all = append(all, groups...)
+	for _, rs := range all {
+		for _, r := range rs {
+			if r.Public {
+				g.public[r.Path] = true
+			}
+		}
+	}
 	table := map[string]Route{}
 	for _, rs := range all {
 		for _, r := range rs {

@@ -68,7 +68,7 @@ func (s *APIKeyStore) liveLocked(ctx context.Context, id string) (apikey.Key, bo
 func (s *APIKeyStore) activeCountLocked(ctx context.Context, ownerID string, at time.Time) int {
 	n := 0
 	for id, k := range s.keys {
-		if k.OwnerID != ownerID || k.RevokedAt != nil || (k.ExpiresAt != nil && !at.Before(*k.ExpiresAt)) {
+		if k.OwnerID != ownerID || !k.Usable(at) {
 			continue
 		}
 		if _, ok := s.liveLocked(ctx, id); ok {
@@ -215,7 +215,7 @@ func (s *APIKeyStore) Update(ctx context.Context, id string, fn func(*apikey.Key
 }
 
 // Rotate retires the key with id through fn and inserts successor, both or neither.
-func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, fn func(old *apikey.Key) error, events ...audit.Event) (*apikey.Key, error) {
+func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, maxActive int, fn func(old *apikey.Key) error, events ...audit.Event) (*apikey.Key, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, domain.Unavailable("memory", err)
 	}
@@ -228,6 +228,11 @@ func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Ke
 	old, err := s.updateLocked(ctx, id, fn, nil)
 	if err != nil {
 		return nil, err
+	}
+	at := dbTime(successor.CreatedAt)
+	if maxActive > 0 && old.Usable(at) && s.activeCountLocked(ctx, old.OwnerID, at) >= maxActive {
+		s.keys[id] = before // roll back
+		return nil, domain.ErrConflict.Wrap(port.ErrKeyLimit)
 	}
 	if err := s.insertLocked(ctx, successor, events); err != nil {
 		s.keys[id] = before // roll back

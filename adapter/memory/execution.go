@@ -55,23 +55,54 @@ func (x *ExecutionStore) ListByWorkflow(ctx context.Context, workflowID, cursor 
 		before = &k
 	}
 	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
 	var all []workflow.Execution
 	for _, e := range x.s.executions[workflowID] {
 		// Descending order: the next page holds rows that sort before the cursor.
 		if before == nil || sortsBefore(e.ReceivedAt, e.ID, *before) {
-			all = append(all, copyExecution(e))
+			all = append(all, e) // shares the body until the page is cut
 		}
 	}
-	x.s.mu.Unlock()
 	slices.SortFunc(all, func(a, b workflow.Execution) int {
 		return -cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.ID, b.ID))
 	})
-	if len(all) <= limit {
-		return all, "", nil
+	next := ""
+	if len(all) > limit {
+		all = all[:limit]
+		last := all[len(all)-1]
+		next = encodeCursor(pageKey{T: last.ReceivedAt, ID: last.ID})
 	}
-	page := all[:limit]
-	last := page[len(page)-1]
-	return page, encodeCursor(pageKey{T: last.ReceivedAt, ID: last.ID}), nil
+	sizes := make([]int, len(all))
+	for i, e := range all {
+		sizes[i] = len(e.Body)
+	}
+	keep := port.FitBodies(sizes)
+	for i, e := range all {
+		if keep[i] {
+			all[i] = copyExecution(e)
+		} else {
+			e.Body = nil
+			all[i] = copyExecution(e)
+			all[i].BodyOmitted = true
+		}
+	}
+	return all, next, nil
+}
+
+// Get returns a copy of execution id of workflowID.
+func (x *ExecutionStore) Get(ctx context.Context, workflowID, id string) (*workflow.Execution, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	x.s.mu.Lock()
+	defer x.s.mu.Unlock()
+	for _, e := range x.s.executions[workflowID] {
+		if e.ID == id {
+			c := copyExecution(e)
+			return &c, nil
+		}
+	}
+	return nil, domain.ErrNotFound
 }
 
 // sortsBefore reports whether the row (t, id) sorts strictly before k.

@@ -31,7 +31,7 @@ func TestDenylist(t *testing.T) {
 
 func TestLoginThrottle(t *testing.T) {
 	porttest.LoginThrottle(t, func(_ *testing.T, clock *memory.Clock, l port.ThrottleLimits) port.LoginThrottle {
-		return memory.NewLoginThrottle(port.ThrottleLimits{MaxPerUser: l.MaxPerUser, MaxPerIP: l.MaxPerIP, Window: l.Window}, clock)
+		return memory.NewLoginThrottle(l, clock)
 	})
 }
 

@@ -50,3 +50,14 @@ func (g *ReplayGuard) Seen(ctx context.Context, digest string, ttl time.Duration
 	}
 	return false, nil
 }
+
+// Forget removes digest.
+func (g *ReplayGuard) Forget(ctx context.Context, digest string) error {
+	if err := ctx.Err(); err != nil {
+		return domain.Unavailable("replay guard", err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.seen, digest)
+	return nil
+}

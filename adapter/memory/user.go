@@ -242,7 +242,9 @@ func encodeCursor(k pageKey) string {
 func decodeCursor(s string) (pageKey, error) {
 	var k pageKey
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &k) != nil || k.ID == "" {
+	// A store refuses an id with NUL (Postgres: 22021), so such a cursor is
+	// as malformed as any other.
+	if err != nil || json.Unmarshal(b, &k) != nil || k.ID == "" || !domain.ValidText(k.ID) {
 		return pageKey{}, domain.InvalidField("cursor", "malformed cursor")
 	}
 	return k, nil

@@ -102,8 +102,8 @@ func (s CountingAPIKeyStore) Update(ctx context.Context, id string, fn func(*api
 }
 
 // Rotate rotates and counts.
-func (s CountingAPIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, fn func(*apikey.Key) error, events ...audit.Event) (*apikey.Key, error) {
-	k, err := s.APIKeyStore.Rotate(ctx, id, successor, fn, events...)
+func (s CountingAPIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, maxActive int, fn func(*apikey.Key) error, events ...audit.Event) (*apikey.Key, error) {
+	k, err := s.APIKeyStore.Rotate(ctx, id, successor, maxActive, fn, events...)
 	return k, s.Metrics.durable(events, err)
 }
 

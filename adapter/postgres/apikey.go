@@ -126,8 +126,7 @@ func (s *APIKeyStore) Create(ctx context.Context, k apikey.Key, maxActive int, e
 		if maxActive > 0 {
 			var n int
 			err := tx.GetContext(ctx, &n, `
-				SELECT count(*) FROM api_keys
-				WHERE owner_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`,
+				SELECT count(*) FROM api_keys WHERE owner_id = $1 AND `+usableAt2,
 				k.OwnerID, k.CreatedAt.UTC())
 			if err != nil {
 				return translate(err)
@@ -142,6 +141,11 @@ func (s *APIKeyStore) Create(ctx context.Context, k apikey.Key, maxActive int, e
 		return insertEvents(ctx, tx, events)
 	})
 }
+
+// usableAt2 is apikey.Key.Usable at $2 in SQL: not expired, and not
+// revoked or inside a rotation's grace. Every count against
+// max_per_user uses it, so a key in its grace counts.
+const usableAt2 = `(revoked_at IS NULL OR grace_until > $2) AND (expires_at IS NULL OR expires_at > $2)`
 
 // Get returns the key with id.
 func (s *APIKeyStore) Get(ctx context.Context, id string) (*apikey.Key, error) {
@@ -225,12 +229,28 @@ func (s *APIKeyStore) Update(ctx context.Context, id string, fn func(*apikey.Key
 
 // Rotate retires the key with id through fn and inserts successor in the
 // same transaction.
-func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, fn func(old *apikey.Key) error, events ...audit.Event) (*apikey.Key, error) {
+func (s *APIKeyStore) Rotate(ctx context.Context, id string, successor apikey.Key, maxActive int, fn func(old *apikey.Key) error, events ...audit.Event) (*apikey.Key, error) {
 	var out *apikey.Key
 	err := inTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		// The owner first, as Create locks it: counts and inserts of one
+		// owner's keys are serialized, in one lock order.
+		var one int
+		if err := tx.GetContext(ctx, &one, `SELECT 1 FROM users
+			WHERE id = (SELECT owner_id FROM api_keys WHERE id = $1) FOR NO KEY UPDATE`, id); err != nil {
+			return translate(err)
+		}
 		var err error
 		if out, err = updateAPIKeyInTx(ctx, tx, id, fn); err != nil {
 			return err
+		}
+		if at := successor.CreatedAt.UTC(); maxActive > 0 && out.Usable(at) {
+			var n int
+			if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM api_keys WHERE owner_id = $1 AND `+usableAt2, out.OwnerID, at); err != nil {
+				return translate(err)
+			}
+			if n >= maxActive {
+				return domain.ErrConflict.Wrap(port.ErrKeyLimit)
+			}
 		}
 		if _, err = tx.NamedExecContext(ctx, insertAPIKey, toAPIKeyRow(successor)); err != nil {
 			return translate(err)

@@ -109,7 +109,7 @@ func TestAPIKeyStoreUnreachableIsUnavailable(t *testing.T) {
 	_, checks["Get"] = s.Get(ctx, "x")
 	_, _, checks["ListByOwner"] = s.ListByOwner(ctx, "y", time.Now(), "", 10)
 	_, checks["Update"] = s.Update(ctx, "x", func(*apikey.Key) error { return nil })
-	_, checks["Rotate"] = s.Rotate(ctx, "x", apikey.Key{}, func(*apikey.Key) error { return nil })
+	_, checks["Rotate"] = s.Rotate(ctx, "x", apikey.Key{}, 0, func(*apikey.Key) error { return nil })
 	_, checks["GetByDigest"] = s.GetByDigest(ctx, "d")
 	checks["TouchLastUsed"] = s.TouchLastUsed(ctx, map[string]time.Time{"x": time.Now()})
 	for name, err := range checks {

@@ -13,6 +13,7 @@ import (
 	"github.com/m9m/auth/adapter/memory"
 	"github.com/m9m/auth/adapter/redis"
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/port"
 	"github.com/m9m/auth/port/porttest"
@@ -106,11 +107,11 @@ func TestLoginThrottleCheckIsOneRoundTrip(t *testing.T) {
 	hook := &roundTrips{}
 	client.AddHook(hook)
 	l := redis.NewLoginThrottle(client, prefix, port.DefaultThrottleLimits(), memory.NewClock(time.Now()))
-	if _, err := l.Fail(ctx, "alice", "192.0.2.1"); err != nil {
+	if _, err := l.Fail(ctx, port.LoginAttempt{Username: "alice", Client: "192.0.2.1"}); err != nil {
 		t.Fatal(err)
 	}
 	hook.reset()
-	if _, err := l.Check(ctx, "alice", "192.0.2.1"); err != nil {
+	if _, err := l.Check(ctx, port.LoginAttempt{Username: "alice", Client: "192.0.2.1"}); err != nil {
 		t.Fatal(err)
 	}
 	if hook.total() != 1 {
@@ -187,20 +188,34 @@ func TestDenylistTTLsAreBounded(t *testing.T) {
 func TestLoginThrottleTTLsAreBounded(t *testing.T) {
 	ctx := context.Background()
 	client, prefix := testenv.Redis(t)
-	cfg := port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, Window: time.Minute}
+	cfg := port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, Window: time.Minute, KnownClientTTL: time.Hour}
 	l := redis.NewLoginThrottle(client, prefix, cfg, memory.NewClock(time.Now()))
+	a := port.NewLoginAttempt("Alice", principal.Client{IP: "192.0.2.1"})
 	for range 7 {
-		if _, err := l.Fail(ctx, "Alice", "192.0.2.1"); err != nil {
+		if _, err := l.Fail(ctx, a); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ttls := keyTTLs(t, client, prefix)
-	if len(ttls) != 2 {
-		t.Fatalf("%d keys under the prefix, want 2: %v", len(ttls), ttls)
+	if len(ttls) != 3 {
+		t.Fatalf("%d keys under the prefix, want 3 (username+client, client, username): %v", len(ttls), ttls)
 	}
 	for key, ttl := range ttls {
 		if ttl <= 0 || ttl > time.Minute {
 			t.Errorf("key %s has TTL %v, want in (0, 1m]", key, ttl)
+		}
+	}
+	// A success remembers the client for KnownClientTTL, no longer.
+	if err := l.Forgive(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	ttls = keyTTLs(t, client, prefix)
+	if len(ttls) != 3 {
+		t.Fatalf("%d keys under the prefix after a success, want 3 (client, username, known clients): %v", len(ttls), ttls)
+	}
+	for key, ttl := range ttls {
+		if ttl <= 0 || ttl > time.Hour {
+			t.Errorf("key %s has TTL %v, want in (0, 1h]", key, ttl)
 		}
 		if strings.Contains(strings.ToLower(key), "alice") || strings.Contains(key, "192.0.2.1") {
 			t.Errorf("key %s shows the username or IP", key)
@@ -224,9 +239,10 @@ func TestRedisDownIsUnavailableNotUnauthenticated(t *testing.T) {
 	errs["DenySession"] = d.DenySession(ctx, c.SessionID, until)
 	errs["DenyUserBefore"] = d.DenyUserBefore(ctx, c.UserID, clock.Now(), until)
 	_, errs["ClaimRefresh"] = d.ClaimRefresh(ctx, c.TokenID, "successor", 10*time.Second, until)
-	_, errs["throttle Check"] = l.Check(ctx, "alice", "192.0.2.1")
-	_, errs["throttle Fail"] = l.Fail(ctx, "alice", "192.0.2.1")
-	errs["throttle Forgive"] = l.Forgive(ctx, "alice", "192.0.2.1")
+	_, errs["throttle Check"] = l.Check(ctx, port.LoginAttempt{Username: "alice", Client: "192.0.2.1"})
+	_, errs["throttle Fail"] = l.Fail(ctx, port.LoginAttempt{Username: "alice", Client: "192.0.2.1"})
+	errs["throttle Forgive"] = l.Forgive(ctx, port.LoginAttempt{Username: "alice", Client: "192.0.2.1"})
+	errs["throttle Release"] = l.Release(ctx, port.LoginAttempt{Username: "alice", Client: "192.0.2.1"})
 	for name, err := range errs {
 		if !errors.Is(err, domain.ErrUnavailable) || errors.Is(err, domain.ErrUnauthenticated) {
 			t.Errorf("%s with Redis down = %v, want ErrUnavailable", name, err)

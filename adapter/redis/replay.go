@@ -60,3 +60,11 @@ func (g *ReplayGuard) Seen(ctx context.Context, digest string, ttl time.Duration
 	}
 	return n == 1, nil
 }
+
+// Forget deletes digest's key (one command, one key: cluster-safe).
+func (g *ReplayGuard) Forget(ctx context.Context, digest string) error {
+	if digest == "" {
+		return nil
+	}
+	return translate(g.client.Del(ctx, g.prefix+digest).Err())
+}

@@ -66,6 +66,7 @@ func scriptOps(client goredis.UniversalClient, prefix string, clock *memory.Cloc
 	throttle := redis.NewLoginThrottle(client, prefix, port.ThrottleLimits{}, clock)
 	replay := redis.NewReplayGuard(client, prefix, clock)
 	until := func() time.Time { return clock.Now().Add(time.Hour) }
+	attempt := port.LoginAttempt{Username: "someone", Client: "203.0.113.9"}
 	return map[string]func(context.Context) error{
 		"deny": func(ctx context.Context) error { return deny.DenyToken(ctx, domain.NewID(), until()) },
 		"not-before": func(ctx context.Context) error {
@@ -80,8 +81,8 @@ func scriptOps(client goredis.UniversalClient, prefix string, clock *memory.Cloc
 			_, err := gate.CheckAndSpend(ctx, tokenClaims(clock.Now()), "user:"+domain.NewID())
 			return err
 		},
-		"throttle-count":   func(ctx context.Context) error { _, err := throttle.Fail(ctx, "someone", "203.0.113.9"); return err },
-		"throttle-forgive": func(ctx context.Context) error { return throttle.Forgive(ctx, "someone", "203.0.113.9") },
+		"throttle-count":   func(ctx context.Context) error { _, err := throttle.Fail(ctx, attempt); return err },
+		"throttle-forgive": func(ctx context.Context) error { return throttle.Forgive(ctx, attempt) },
 		"replay": func(ctx context.Context) error {
 			_, err := replay.Seen(ctx, domain.NewID(), time.Minute)
 			return err

@@ -13,7 +13,6 @@ import (
 func TestLoginThrottleContract(t *testing.T) {
 	porttest.LoginThrottle(t, func(t *testing.T, clock *memory.Clock, l port.ThrottleLimits) port.LoginThrottle {
 		client, prefix := testenv.Redis(t)
-		cfg := port.ThrottleLimits{MaxPerUser: l.MaxPerUser, MaxPerIP: l.MaxPerIP, Window: l.Window}
-		return redis.NewLoginThrottle(client, prefix, cfg, clock)
+		return redis.NewLoginThrottle(client, prefix, l, clock)
 	})
 }

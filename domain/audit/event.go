@@ -19,23 +19,26 @@ type Action string
 
 // The audited actions.
 const (
-	ActionLogin           Action = "auth.login"
-	ActionRefresh         Action = "auth.refresh"
-	ActionLogout          Action = "auth.logout"
-	ActionSessionEnd      Action = "auth.session_end"
-	ActionPasswordChange  Action = "auth.password_change"
-	ActionLoginThrottled  Action = "auth.throttled"
-	ActionBasicFailure    Action = "auth.basic_failure"
-	ActionAPIKeyCreate    Action = "api_key.create"
-	ActionAPIKeyRotate    Action = "api_key.rotate" //nolint:gosec // an action name, not a credential
-	ActionAPIKeyRevoke    Action = "api_key.revoke" //nolint:gosec // an action name, not a credential
-	ActionUserCreate      Action = "user.create"
-	ActionUserUpdate      Action = "user.update"
-	ActionUserDelete      Action = "user.delete"
-	ActionWorkflowCreate  Action = "workflow.create"
-	ActionWorkflowUpdate  Action = "workflow.update"
-	ActionWorkflowDelete  Action = "workflow.delete"
-	ActionWebhookAuthFail Action = "webhook.auth_failure"
+	ActionLogin          Action = "auth.login"
+	ActionRefresh        Action = "auth.refresh"
+	ActionLogout         Action = "auth.logout"
+	ActionSessionEnd     Action = "auth.session_end"
+	ActionPasswordChange Action = "auth.password_change"
+	ActionLoginThrottled Action = "auth.throttled"
+	ActionBasicFailure   Action = "auth.basic_failure"
+	ActionAPIKeyCreate   Action = "api_key.create"
+	ActionAPIKeyRotate   Action = "api_key.rotate" //nolint:gosec // an action name, not a credential
+	ActionAPIKeyRevoke   Action = "api_key.revoke" //nolint:gosec // an action name, not a credential
+	ActionUserCreate     Action = "user.create"
+	ActionUserUpdate     Action = "user.update"
+	ActionUserDelete     Action = "user.delete"
+	// ActionUserRevokeCredentials is an admin ending every session and
+	// revoking every API key of a user.
+	ActionUserRevokeCredentials Action = "user.revoke_credentials" //nolint:gosec // an action name, not a credential
+	ActionWorkflowCreate        Action = "workflow.create"
+	ActionWorkflowUpdate        Action = "workflow.update"
+	ActionWorkflowDelete        Action = "workflow.delete"
+	ActionWebhookAuthFail       Action = "webhook.auth_failure"
 )
 
 // Event is one audit record. ActorID is empty for anonymous attempts (a

@@ -2,8 +2,8 @@ package audit
 
 import (
 	"slices"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/m9m/auth/domain"
 )
 
 // Field size limits of a stored event. Several fields carry attacker-chosen
@@ -67,21 +67,5 @@ func cleanMetadata(m map[string]string) map[string]string {
 	return out
 }
 
-// clean makes s valid UTF-8 without NUL and at most n bytes, cutting on a
-// rune boundary.
-func clean(s string, n int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		s = strings.ReplaceAll(s, "\x00", "")
-	}
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
-}
+// clean is domain.CleanText: the one rule for recorded request text.
+func clean(s string, n int) string { return domain.CleanText(s, n) }

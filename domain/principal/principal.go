@@ -51,8 +51,17 @@ func (p Principal) Can(perm user.Permission) bool {
 	return slices.Contains(p.Permissions, perm)
 }
 
-// IsAdmin reports whether the principal acts with the admin role.
-func (p Principal) IsAdmin() bool { return p.Role == user.RoleAdmin }
+// ManagesOthers reports whether the principal may act on other users'
+// resources (their API keys, workflows and sessions): users:manage in its
+// effective permissions. This is the one place that decides it, and the
+// role alone never does: an admin's API key scoped to api_keys:manage
+// manages only its owner's keys (contract §5).
+func (p Principal) ManagesOthers() bool { return p.Can(user.PermUsersManage) }
+
+// HasSession reports whether the principal authenticated with a session
+// credential (a JWT; the console's cookie carries the same session), not
+// an API key or basic auth.
+func (p Principal) HasSession() bool { return p.SessionID != "" }
 
 // RateKey identifies the caller's shared rate-limit budget: the API key for
 // key callers (each integration gets its own budget), the user otherwise.

@@ -22,11 +22,12 @@ func CanCreate(p principal.Principal) bool {
 	return p.Can(user.PermWorkflowsWrite) && p.UserID != ""
 }
 
-// CanWrite reports whether p may change or delete wf: admins any
-// workflow, others (editors) only their own, and only with workflows:write.
+// CanWrite reports whether p may change or delete wf: with workflows:write,
+// its own workflows, and every workflow when p also manages other users
+// (an admin's session; not an admin's key scoped to workflows:write).
 func CanWrite(p principal.Principal, wf *Workflow) bool {
 	if !p.Can(user.PermWorkflowsWrite) {
 		return false
 	}
-	return p.IsAdmin() || (p.UserID != "" && wf.OwnerID == p.UserID)
+	return p.ManagesOthers() || (p.UserID != "" && wf.OwnerID == p.UserID)
 }

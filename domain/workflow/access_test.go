@@ -44,7 +44,12 @@ func TestAccessRules(t *testing.T) {
 		{user.RoleViewer, other, nil, true, false},
 		// API keys: scopes narrow the role, never widen it.
 		{user.RoleAdmin, other, []user.Permission{read}, true, false},
-		{user.RoleAdmin, other, []user.Permission{write}, false, true},
+		// Others' workflows need users:manage in the effective set, not
+		// the admin role: an admin's key scoped to workflows:write writes
+		// only its owner's.
+		{user.RoleAdmin, other, []user.Permission{write}, false, false},
+		{user.RoleAdmin, me, []user.Permission{write}, false, true},
+		{user.RoleAdmin, other, []user.Permission{write, user.PermUsersManage}, false, true},
 		{user.RoleEditor, me, []user.Permission{read}, true, false},
 		{user.RoleEditor, me, []user.Permission{write}, false, true},
 		{user.RoleEditor, other, []user.Permission{read, write}, true, false},

@@ -16,4 +16,8 @@ type Execution struct {
 	SourceIP   string
 	Headers    map[string]string
 	Body       json.RawMessage
+	// BodyOmitted marks a listed execution whose body was left out of its
+	// page (Body is nil): the page's budget of bodies was spent. Read it
+	// alone with ExecutionStore.Get.
+	BodyOmitted bool
 }

@@ -54,6 +54,10 @@ const (
 	MaxHeaderNameLen = 100
 	MaxUsernameLen   = 200
 	MaxSecretBytes   = 1024
+	// MinSecretChars is the shortest webhook secret (header value, basic
+	// password, hmac secret) accepted: a shorter one could be guessed
+	// online, as webhook endpoints are public (contract §8).
+	MinSecretChars = 16
 )
 
 // Digest returns the hex SHA-256 of a webhook secret, the form in which
@@ -179,11 +183,14 @@ func ValidateHMACSecret(s string) error {
 	return validateSecret("webhook.auth.secret", s)
 }
 
-// validateSecret checks what every webhook secret must be: non-empty and
-// at most 1 KiB. The message never repeats the value.
+// validateSecret checks what every webhook secret must be: at least 16
+// characters and at most 1 KiB. The message never repeats the value.
 func validateSecret(field, s string) error {
 	if s == "" {
 		return domain.InvalidField(field, "must not be empty")
+	}
+	if utf8.RuneCountInString(s) < MinSecretChars {
+		return domain.InvalidField(field, "must be at least 16 characters long")
 	}
 	if len(s) > MaxSecretBytes {
 		return domain.InvalidField(field, "must be at most 1024 bytes")

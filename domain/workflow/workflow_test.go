@@ -75,8 +75,10 @@ func TestWorkflowValidate(t *testing.T) {
 func TestValidatePath(t *testing.T) {
 	t.Parallel()
 	good := []string{"a", "A-z_0/9", "github/push/main", strings.Repeat("p", 200), "a/b-c_d"}
-	bad := []string{"", "/a", "a/", "a//b", "a/../b", "..", "a.b", "a b", "a%2Fb", "a?b", "a#b", "ä",
-		strings.Repeat("p", 201), "a\x00", "a\\b", "/"}
+	bad := []string{
+		"", "/a", "a/", "a//b", "a/../b", "..", "a.b", "a b", "a%2Fb", "a?b", "a#b", "ä",
+		strings.Repeat("p", 201), "a\x00", "a\\b", "/",
+	}
 	for _, p := range good {
 		if err := workflow.ValidatePath(p); err != nil {
 			t.Errorf("ValidatePath(%q) = %v, want nil", p, err)
@@ -126,7 +128,9 @@ func TestSecretValidation(t *testing.T) {
 		err   error
 		field string // "" when valid
 	}{
-		{"header value ok", workflow.ValidateHeaderValue("tok en\t1"), ""},
+		{"header value ok", workflow.ValidateHeaderValue("tok en\t1-0123456789"), ""},
+		{"header value of 15 characters", workflow.ValidateHeaderValue("012345678901234"), "webhook.auth.value"},
+		{"header value of 16 multibyte characters", workflow.ValidateHeaderValue(strings.Repeat("é", 16)), ""},
 		{"header value empty", workflow.ValidateHeaderValue(""), "webhook.auth.value"},
 		{"header value 1 KiB", workflow.ValidateHeaderValue(strings.Repeat("v", 1024)), ""},
 		{"header value too long", workflow.ValidateHeaderValue(long), "webhook.auth.value"},
@@ -136,10 +140,12 @@ func TestSecretValidation(t *testing.T) {
 		{"username colon", workflow.ValidateBasicUsername("a:b"), "webhook.auth.username"},
 		{"username empty", workflow.ValidateBasicUsername(""), "webhook.auth.username"},
 		{"username too long", workflow.ValidateBasicUsername(strings.Repeat("u", 201)), "webhook.auth.username"},
-		{"password ok with colon", workflow.ValidateBasicPassword("p:w"), ""},
+		{"password ok with colon", workflow.ValidateBasicPassword("p:w-0123456789-x"), ""},
+		{"password of 15 characters", workflow.ValidateBasicPassword("p:w-0123456789-"), "webhook.auth.password"},
 		{"password empty", workflow.ValidateBasicPassword(""), "webhook.auth.password"},
 		{"password too long", workflow.ValidateBasicPassword(long), "webhook.auth.password"},
-		{"hmac ok", workflow.ValidateHMACSecret("s"), ""},
+		{"hmac ok", workflow.ValidateHMACSecret("s-0123456789abcd"), ""},
+		{"hmac of 15 characters", workflow.ValidateHMACSecret("s-0123456789abc"), "webhook.auth.secret"},
 		{"hmac empty", workflow.ValidateHMACSecret(""), "webhook.auth.secret"},
 		{"hmac too long", workflow.ValidateHMACSecret(long), "webhook.auth.secret"},
 	}

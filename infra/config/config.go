@@ -260,10 +260,19 @@ func (p PasswordHashConfig) EffectiveMaxConcurrent() int {
 type LoginThrottleConfig struct {
 	// Enabled turns the throttle on.
 	Enabled bool `yaml:"enabled"`
-	// MaxFailuresPerUser is how many failures one username may have per Window.
+	// MaxFailuresPerUser is how many failures one username may have per
+	// Window from one client (an IPv4 address or an IPv6 /64).
 	MaxFailuresPerUser int `yaml:"max_failures_per_user"`
-	// MaxFailuresPerIP is how many failures one client IP may have per Window.
+	// MaxFailuresPerIP is how many failures one client (an IPv4 address or
+	// an IPv6 /64) may have per Window, over all usernames.
 	MaxFailuresPerIP int `yaml:"max_failures_per_ip"`
+	// MaxFailuresPerUsername is how many failures one username may have per
+	// Window from any number of clients; past it the account is protected:
+	// only clients known to it (KnownClientTTL) may still try.
+	MaxFailuresPerUsername int `yaml:"max_failures_per_username"`
+	// KnownClientTTL is how long a client that logged in successfully stays
+	// known to the account.
+	KnownClientTTL time.Duration `yaml:"known_client_ttl"`
 	// Window is the period over which failures are counted.
 	Window time.Duration `yaml:"window"`
 }
@@ -392,6 +401,9 @@ func Default() *Config {
 				MaxFailuresPerUser: 5,
 				MaxFailuresPerIP:   100,
 				Window:             15 * time.Minute,
+
+				MaxFailuresPerUsername: 20,
+				KnownClientTTL:         30 * 24 * time.Hour,
 			},
 		},
 		Performance: PerformanceConfig{

@@ -101,8 +101,14 @@ func (c *Config) validateServer(v *validator) {
 	v.positive("server.shutdown_timeout", s.ShutdownTimeout)
 	v.intMin("server.max_body_bytes", s.MaxBodyBytes, 1)
 	for i, p := range s.TrustedProxies {
-		if _, err := parsePrefix(p); err != nil {
+		switch pfx, err := parsePrefix(p); {
+		case err != nil:
 			v.add(fmt.Sprintf("server.trusted_proxies[%d]", i), "%v", err)
+		case pfx.Bits() == 0:
+			// Trusting every peer lets every client choose its own IP in
+			// X-Forwarded-For: its own rate budget and throttle counters.
+			v.add(fmt.Sprintf("server.trusted_proxies[%d]", i),
+				"%s trusts every client to name its own IP; list your proxies' addresses or networks instead", p)
 		}
 	}
 	v.oneOf("server.tls.min_version", s.TLS.MinVersion, "1.2", "1.3")
@@ -264,6 +270,12 @@ func (c *Config) validateSafeguards(v *validator) {
 	v.intMin("security.login_throttle.max_failures_per_user", t.MaxFailuresPerUser, 1)
 	v.intMin("security.login_throttle.max_failures_per_ip", t.MaxFailuresPerIP, 1)
 	v.positive("security.login_throttle.window", t.Window)
+	// 0 takes the default (port.DefaultThrottleLimits), so a config written
+	// before these two keys existed keeps working.
+	v.intMin("security.login_throttle.max_failures_per_username", t.MaxFailuresPerUsername, 0)
+	if t.KnownClientTTL < 0 {
+		v.add("security.login_throttle.known_client_ttl", "must not be negative, got %s", t.KnownClientTTL)
+	}
 }
 
 func (c *Config) validatePerformance(v *validator) {

@@ -54,6 +54,8 @@ func TestValidationRules(t *testing.T) {
 		{"max body zero", func(_ *testing.T, c *config.Config) { c.Server.MaxBodyBytes = 0 }, "server.max_body_bytes", "at least 1"},
 		{"proxy bad CIDR", func(_ *testing.T, c *config.Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "10.0.0.0/33"} }, "server.trusted_proxies[1]", "not a CIDR or an IP address"},
 		{"proxy hostname", func(_ *testing.T, c *config.Config) { c.Server.TrustedProxies = []string{"proxy.local"} }, "server.trusted_proxies[0]", `"proxy.local"`},
+		{"proxy trusting everyone (IPv4)", func(_ *testing.T, c *config.Config) { c.Server.TrustedProxies = []string{"10.0.0.0/8", "0.0.0.0/0"} }, "server.trusted_proxies[1]", "trusts every client"},
+		{"proxy trusting everyone (IPv6)", func(_ *testing.T, c *config.Config) { c.Server.TrustedProxies = []string{"::/0"} }, "server.trusted_proxies[0]", "trusts every client"},
 		{"proxies valid", func(_ *testing.T, c *config.Config) {
 			c.Server.TrustedProxies = []string{"10.0.0.0/8", "192.168.1.10", "::1", "2001:db8::/32"}
 		}, "", ""},

@@ -114,9 +114,10 @@ func APIKeyStore(t *testing.T, newStores func(t *testing.T) APIKeyStores) {
 		for range 2 {
 			noErr(t, s.Keys.Create(ctx, newKey(owner.ID, now), 3))
 		}
-		// Neither a revoked, an expired, nor another owner's key counts.
+		// Neither a revoked key (its grace over: one inside it counts), an
+		// expired one, nor another owner's key counts.
 		revoked := newKey(owner.ID, now)
-		revokedAt, graceUntil := now, now.Add(time.Hour)
+		revokedAt, graceUntil := now.Add(-time.Hour), now
 		revoked.RevokedAt, revoked.GraceUntil = &revokedAt, &graceUntil
 		noErr(t, s.Keys.Create(ctx, revoked, 0))
 		expired := newKey(owner.ID, now.Add(-2*time.Hour))
@@ -221,7 +222,7 @@ func APIKeyStore(t *testing.T, newStores func(t *testing.T) APIKeyStores) {
 		// At the limit, a rotation still succeeds: the successor replaces.
 		next := newKey(owner.ID, base.Add(time.Minute))
 		at := base.Add(time.Minute)
-		retired, err := s.Keys.Rotate(ctx, old.ID, next, func(k *apikey.Key) error { k.RevokedAt = &at; return nil })
+		retired, err := s.Keys.Rotate(ctx, old.ID, next, 1, func(k *apikey.Key) error { k.RevokedAt = &at; return nil })
 		noErr(t, err)
 		if retired.RevokedAt == nil || !retired.RevokedAt.Equal(at) {
 			t.Fatalf("retired key revokedAt = %v, want %v", retired.RevokedAt, at)
@@ -233,7 +234,7 @@ func APIKeyStore(t *testing.T, newStores func(t *testing.T) APIKeyStores) {
 		// fn's error: neither happens.
 		third := newKey(owner.ID, base.Add(2*time.Minute))
 		boom := errors.New("boom")
-		_, err = s.Keys.Rotate(ctx, next.ID, third, func(k *apikey.Key) error { k.RevokedAt = &at; return boom })
+		_, err = s.Keys.Rotate(ctx, next.ID, third, 0, func(k *apikey.Key) error { k.RevokedAt = &at; return boom })
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v, want fn's error", err)
 		}
@@ -243,14 +244,50 @@ func APIKeyStore(t *testing.T, newStores func(t *testing.T) APIKeyStores) {
 		// A successor that cannot be inserted: the old key stays as it was.
 		dup := newKey(owner.ID, base.Add(2*time.Minute))
 		dup.Digest = old.Digest
-		_, err = s.Keys.Rotate(ctx, next.ID, dup, func(k *apikey.Key) error { k.RevokedAt = &at; return nil })
+		_, err = s.Keys.Rotate(ctx, next.ID, dup, 0, func(k *apikey.Key) error { k.RevokedAt = &at; return nil })
 		wantErr(t, err, domain.ErrConflict)
 		got, err = s.Keys.Get(ctx, next.ID)
 		noErr(t, err)
 		sameKey(t, got, next)
 
-		_, err = s.Keys.Rotate(ctx, domain.NewID(), newKey(owner.ID, base), func(*apikey.Key) error { return nil })
+		_, err = s.Keys.Rotate(ctx, domain.NewID(), newKey(owner.ID, base), 0, func(*apikey.Key) error { return nil })
 		wantErr(t, err, domain.ErrNotFound)
+	})
+
+	t.Run("keys in a rotation grace count toward maxActive", func(t *testing.T) {
+		s := newStores(t)
+		owner := keyOwner(t, s, user.RoleViewer)
+		a, b := newKey(owner.ID, base), newKey(owner.ID, base)
+		noErr(t, s.Keys.Create(ctx, a, 2))
+		noErr(t, s.Keys.Create(ctx, b, 2))
+		at := base.Add(time.Minute)
+		grace := at.Add(time.Hour)
+		withGrace := func(k *apikey.Key) error { k.RevokedAt, k.GraceUntil = &at, &grace; return nil }
+		// At the limit, a successor that joins its predecessor is refused,
+		// and nothing changes.
+		next := newKey(owner.ID, at)
+		_, err := s.Keys.Rotate(ctx, a.ID, next, 2, withGrace)
+		wantErr(t, err, domain.ErrConflict)
+		if !errors.Is(err, port.ErrKeyLimit) {
+			t.Fatalf("err = %v, want it to wrap ErrKeyLimit", err)
+		}
+		got, err := s.Keys.Get(ctx, a.ID)
+		noErr(t, err)
+		if got.RevokedAt != nil {
+			t.Fatal("a refused rotation retired the old key")
+		}
+		_, err = s.Keys.Get(ctx, next.ID)
+		wantErr(t, err, domain.ErrNotFound)
+		// Below the limit it is fine, and the key in its grace then counts.
+		_, err = s.Keys.Rotate(ctx, a.ID, next, 3, withGrace)
+		noErr(t, err)
+		err = s.Keys.Create(ctx, newKey(owner.ID, at), 3)
+		wantErr(t, err, domain.ErrConflict)
+		if !errors.Is(err, port.ErrKeyLimit) {
+			t.Fatalf("create with a key in its grace: %v, want ErrKeyLimit (3 keys work)", err)
+		}
+		// Once the grace has ended, it no longer does.
+		noErr(t, s.Keys.Create(ctx, newKey(owner.ID, grace), 3))
 	})
 
 	t.Run("list pages newest first through live keys of one owner", func(t *testing.T) {
@@ -331,7 +368,7 @@ func APIKeyStore(t *testing.T, newStores func(t *testing.T) APIKeyStores) {
 			_, _, err := s.Keys.ListByOwner(ctx, domain.NewID(), base, "", limit)
 			wantInvalidField(t, err, "limit")
 		}
-		for _, c := range []string{"%%%", "bm90LWpzb24", "e30"} {
+		for _, c := range append([]string{"%%%", "bm90LWpzb24", "e30"}, unstorableCursors...) {
 			_, _, err := s.Keys.ListByOwner(ctx, domain.NewID(), base, c, 10)
 			wantInvalidField(t, err, "cursor")
 		}

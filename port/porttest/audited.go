@@ -127,7 +127,7 @@ func AuditedWrites(t *testing.T, newStores func(t *testing.T) AuditedStores) {
 		next := newKey(owner, base.Add(time.Second))
 		rotate := changeEvent(audit.ActionAPIKeyRotate, "api_key", k.ID)
 		rotate.Metadata = map[string]string{"successorId": next.ID}
-		_, err := s.Keys.Rotate(ctx, k.ID, next, func(old *apikey.Key) error {
+		_, err := s.Keys.Rotate(ctx, k.ID, next, 0, func(old *apikey.Key) error {
 			at := base.Add(time.Second)
 			old.RevokedAt = &at
 			return nil
@@ -158,13 +158,13 @@ func AuditedWrites(t *testing.T, newStores func(t *testing.T) AuditedStores) {
 		_, err := s.Keys.Update(ctx, k.ID, func(*apikey.Key) error { return errAborted }, e3)
 		wantErr(t, err, errAborted)
 		e4 := changeEvent(audit.ActionAPIKeyRotate, "api_key", k.ID)
-		_, err = s.Keys.Rotate(ctx, k.ID, newKey(owner, base), func(*apikey.Key) error { return errAborted }, e4)
+		_, err = s.Keys.Rotate(ctx, k.ID, newKey(owner, base), 0, func(*apikey.Key) error { return errAborted }, e4)
 		wantErr(t, err, errAborted)
 		// The successor's digest is taken: the retirement rolls back, and the event with it.
 		e5 := changeEvent(audit.ActionAPIKeyRotate, "api_key", k.ID)
 		clash := newKey(owner, base)
 		clash.Digest = k.Digest
-		_, err = s.Keys.Rotate(ctx, k.ID, clash, func(old *apikey.Key) error { old.RevokedAt = &base; return nil }, e5)
+		_, err = s.Keys.Rotate(ctx, k.ID, clash, 0, func(old *apikey.Key) error { old.RevokedAt = &base; return nil }, e5)
 		wantErr(t, err, domain.ErrConflict)
 		wantNoEvents(t, s, e1, e2, e3, e4, e5)
 		got, err := s.Keys.Get(ctx, k.ID)

@@ -7,8 +7,29 @@ import (
 	"time"
 
 	"github.com/m9m/auth/adapter/memory"
+	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/port"
 )
+
+// attempt is the login attempt of username from ip.
+func attempt(username, ip string) port.LoginAttempt {
+	return port.NewLoginAttempt(username, principal.Client{IP: ip})
+}
+
+// letThrough runs n racing calls (allAtOnce), fails on any error and
+// counts the results that let their attempt through (0).
+func letThrough(t *testing.T, n int, call func(i int) (time.Duration, error)) int {
+	t.Helper()
+	results, errs := allAtOnce(n, call)
+	n = 0
+	for i := range results {
+		noErr(t, errs[i])
+		if results[i] == 0 {
+			n++
+		}
+	}
+	return n
+}
 
 // LoginThrottle runs the contract of port.LoginThrottle. newThrottle returns
 // an empty throttle with the given limits that tells time by clock; windows
@@ -16,7 +37,7 @@ import (
 func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Clock, limits port.ThrottleLimits) port.LoginThrottle) {
 	ctx := context.Background()
 	const window = 15 * time.Minute
-	std := port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, Window: window}
+	std := port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 100, MaxPerUsername: 20, Window: window}
 	const ip, otherIP = "198.51.100.4", "2001:db8::1"
 
 	setup := func(t *testing.T, limits port.ThrottleLimits) (port.LoginThrottle, *memory.Clock) {
@@ -25,20 +46,20 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 	}
 	check := func(t *testing.T, l port.LoginThrottle, user, ip string) time.Duration {
 		t.Helper()
-		d, err := l.Check(ctx, user, ip)
+		d, err := l.Check(ctx, attempt(user, ip))
 		noErr(t, err)
 		return d
 	}
 	fail := func(t *testing.T, l port.LoginThrottle, user, ip string) time.Duration {
 		t.Helper()
-		d, err := l.Fail(ctx, user, ip)
+		d, err := l.Fail(ctx, attempt(user, ip))
 		noErr(t, err)
 		return d
 	}
 
 	reserve := func(t *testing.T, l port.LoginThrottle, user, ip string) time.Duration {
 		t.Helper()
-		d, err := l.Reserve(ctx, user, ip)
+		d, err := l.Reserve(ctx, attempt(user, ip))
 		noErr(t, err)
 		return d
 	}
@@ -114,7 +135,7 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 			if d := fail(t, l, fmt.Sprintf("user%d", i%3), ip); d != 0 {
 				t.Fatalf("successful login %d was throttled: Fail = %v", i, d)
 			}
-			noErr(t, l.Forgive(ctx, fmt.Sprintf("user%d", i%3), ip))
+			noErr(t, l.Forgive(ctx, attempt(fmt.Sprintf("user%d", i%3), ip)))
 		}
 		if d := check(t, l, "alice", ip); d != 0 {
 			t.Fatalf("Check after 50 forgiven attempts = %v, want 0", d)
@@ -132,11 +153,11 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 		for range 6 {
 			fail(t, l, "mallory", otherIP)
 		}
-		noErr(t, l.Forgive(ctx, "Mallory", otherIP))
+		noErr(t, l.Forgive(ctx, attempt("Mallory", otherIP)))
 		if d := check(t, l, "mallory", otherIP); d != 0 {
 			t.Fatalf("Check after Forgive = %v, want 0", d)
 		}
-		noErr(t, l.Forgive(ctx, "nobody", "203.0.113.250")) // forgiving nothing is fine
+		noErr(t, l.Forgive(ctx, attempt("nobody", "203.0.113.250"))) // forgiving nothing is fine
 	})
 
 	t.Run("the per-IP limit spans usernames", func(t *testing.T) {
@@ -163,7 +184,7 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 		// the 30 see their failure over the limit.
 		l, _ := setup(t, port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 30, Window: window})
 		const n = 30
-		results, errs := allAtOnce(n, func(int) (time.Duration, error) { return l.Fail(ctx, "alice", ip) })
+		results, errs := allAtOnce(n, func(int) (time.Duration, error) { return l.Fail(ctx, attempt("alice", ip)) })
 		over := 0
 		for i := range n {
 			noErr(t, errs[i])
@@ -183,6 +204,7 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 	})
 
 	reserveContract(t, setup, check, fail, reserve)
+	usernameContract(t, setup)
 }
 
 // reserveContract covers Reserve: Check then Fail as one atomic step.
@@ -258,7 +280,7 @@ func reserveContract(t *testing.T,
 			if d := reserve(t, l, fmt.Sprintf("user%d", i%3), ip); d != 0 {
 				t.Fatalf("successful login %d was throttled: Reserve = %v", i, d)
 			}
-			noErr(t, l.Forgive(ctx, fmt.Sprintf("user%d", i%3), ip))
+			noErr(t, l.Forgive(ctx, attempt(fmt.Sprintf("user%d", i%3), ip)))
 		}
 		if d := check(t, l, "alice", ip); d != 0 {
 			t.Fatalf("Check after 50 forgiven attempts = %v, want 0", d)
@@ -271,14 +293,7 @@ func reserveContract(t *testing.T,
 		// was counted: 6, so two more from the IP pass and the third crosses.
 		l, _ := setup(t, port.ThrottleLimits{MaxPerUser: 5, MaxPerIP: 8, Window: window})
 		const n = 30
-		results, errs := allAtOnce(n, func(int) (time.Duration, error) { return l.Reserve(ctx, "alice", ip) })
-		judged := 0
-		for i := range n {
-			noErr(t, errs[i])
-			if results[i] == 0 {
-				judged++
-			}
-		}
+		judged := letThrough(t, n, func(int) (time.Duration, error) { return l.Reserve(ctx, attempt("alice", ip)) })
 		if judged != 5 {
 			t.Fatalf("%d of %d concurrent Reserves were let through, want 5", judged, n)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -277,7 +278,7 @@ func WorkflowStore(t *testing.T, setup func(t *testing.T) WorkflowStores) {
 			_, _, err = s.Executions.ListByWorkflow(ctx, domain.NewID(), "", limit)
 			wantInvalidField(t, err, "limit")
 		}
-		for _, c := range []string{"!!", "e30", "bm90IGpzb24"} {
+		for _, c := range append([]string{"!!", "e30", "bm90IGpzb24"}, unstorableCursors...) {
 			_, _, err := s.Lister.List(ctx, c, 10)
 			wantInvalidField(t, err, "cursor")
 			_, _, err = s.Executions.ListByWorkflow(ctx, domain.NewID(), c, 10)
@@ -335,6 +336,57 @@ func WorkflowStore(t *testing.T, setup func(t *testing.T) WorkflowStores) {
 				t.Fatalf("body = %s, want exactly %s", e.Body, w.Body)
 			}
 		}
+	})
+
+	t.Run("a page carries at most MaxPageBodyBytes of bodies; Get reads any one", func(t *testing.T) {
+		s := setup(t)
+		wf := newWorkflow(s.NewOwner(t), nil)
+		noErr(t, s.Workflows.Create(ctx, wf))
+		other := newWorkflow(wf.OwnerID, nil)
+		noErr(t, s.Workflows.Create(ctx, other))
+		big := func(i int) json.RawMessage { // a JSON string of 1 MiB - 1000 bytes
+			return json.RawMessage(`"` + strings.Repeat(string(rune('a'+i)), 1<<20-1002) + `"`)
+		}
+		small := newExecution(wf.ID, base) // the oldest: last on the page
+		noErr(t, s.Executions.Create(ctx, small))
+		var bigs []*workflow.Execution
+		for i := range 6 {
+			e := newExecution(wf.ID, base.Add(time.Duration(6-i)*time.Second)) // newest first
+			e.Body = big(i)
+			noErr(t, s.Executions.Create(ctx, e))
+			bigs = append(bigs, e)
+		}
+		page, _, err := s.Executions.ListByWorkflow(ctx, wf.ID, "", 10)
+		noErr(t, err)
+		if len(page) != 7 {
+			t.Fatalf("listed %d executions, want 7", len(page))
+		}
+		total := 0
+		for i, e := range page {
+			total += len(e.Body)
+			// Four bodies of 1 MiB - 1000 fit in 4 MiB; the next two do not;
+			// the small one still does.
+			wantBody := i < 4 || i == 6
+			if wantBody == e.BodyOmitted || wantBody != (len(e.Body) > 0) {
+				t.Fatalf("execution %d: BodyOmitted=%v with %d body bytes, want body=%v", i, e.BodyOmitted, len(e.Body), wantBody)
+			}
+			if wantBody && i < 4 && !bytes.Equal(e.Body, bigs[i].Body) {
+				t.Fatalf("execution %d: body differs", i)
+			}
+		}
+		if total > port.MaxPageBodyBytes {
+			t.Fatalf("a page carried %d bytes of bodies, want at most %d", total, port.MaxPageBodyBytes)
+		}
+		got, err := s.Executions.Get(ctx, wf.ID, bigs[5].ID)
+		noErr(t, err)
+		if got.BodyOmitted || !bytes.Equal(got.Body, bigs[5].Body) || got.ID != bigs[5].ID || got.SourceIP != bigs[5].SourceIP {
+			t.Fatalf("Get returned %s with %d body bytes, want the whole execution", got.ID, len(got.Body))
+		}
+		sameTime(t, "ReceivedAt", got.ReceivedAt, bigs[5].ReceivedAt)
+		_, err = s.Executions.Get(ctx, other.ID, bigs[5].ID)
+		wantErr(t, err, domain.ErrNotFound)
+		_, err = s.Executions.Get(ctx, wf.ID, domain.NewID())
+		wantErr(t, err, domain.ErrNotFound)
 	})
 
 	t.Run("prune keeps the newest executions of one workflow only", func(t *testing.T) {
@@ -406,6 +458,32 @@ func WebhookReplayGuard(t *testing.T, newGuard func(t *testing.T, clock *memory.
 		if seen {
 			t.Fatal("another digest Seen = true")
 		}
+	})
+
+	t.Run("Forget makes a recorded digest new again, and only that one", func(t *testing.T) {
+		g := newGuard(t, memory.NewClock(base))
+		d, other := domain.NewID(), domain.NewID()
+		for _, x := range []string{d, other} {
+			_, err := g.Seen(ctx, x, ttl)
+			noErr(t, err)
+		}
+		noErr(t, g.Forget(ctx, d))
+		seen, err := g.Seen(ctx, d, ttl)
+		noErr(t, err)
+		if seen {
+			t.Fatal("Seen after Forget = true, want a new digest")
+		}
+		seen, err = g.Seen(ctx, d, ttl)
+		noErr(t, err)
+		if !seen {
+			t.Fatal("Seen after Forget and Seen = false, want a replay")
+		}
+		seen, err = g.Seen(ctx, other, ttl)
+		noErr(t, err)
+		if !seen {
+			t.Fatal("Forget removed another digest")
+		}
+		noErr(t, g.Forget(ctx, domain.NewID())) // unknown: fine
 	})
 
 	t.Run("a digest is forgotten when its ttl ends", func(t *testing.T) {

@@ -65,8 +65,10 @@ func whStart(t *testing.T, opts ...harness.Option) *whServer {
 		"hmac":   {"type": "hmac", "secret": whHMACSecret},
 	} {
 		path := "e2e/" + suffix + "/" + typ
-		r := w.do(t, harness.Req{Method: http.MethodPost, Path: wfPath, Bearer: w.editor,
-			Body: map[string]any{"name": "hook " + typ, "active": true, "webhook": map[string]any{"path": path, "auth": auth}}})
+		r := w.do(t, harness.Req{
+			Method: http.MethodPost, Path: wfPath, Bearer: w.editor,
+			Body: map[string]any{"name": "hook " + typ, "active": true, "webhook": map[string]any{"path": path, "auth": auth}},
+		})
 		if r.Status != http.StatusCreated {
 			t.Fatalf("create %s webhook: %d %s", typ, r.Status, r.Body)
 		}
@@ -219,8 +221,10 @@ func TestWebhookHMACReplayAndClock(t *testing.T) {
 
 func TestWebhookNotFoundInactiveAndPaths(t *testing.T) {
 	w := whStart(t)
-	r := w.do(t, harness.Req{Method: http.MethodPost, Path: wfPath, Bearer: w.editor,
-		Body: map[string]any{"name": "off", "active": false, "webhook": map[string]any{"path": "single-" + w.ids["none"], "auth": map[string]any{"type": "none"}}}})
+	r := w.do(t, harness.Req{
+		Method: http.MethodPost, Path: wfPath, Bearer: w.editor,
+		Body: map[string]any{"name": "off", "active": false, "webhook": map[string]any{"path": "single-" + w.ids["none"], "auth": map[string]any{"type": "none"}}},
+	})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create inactive: %d %s", r.Status, r.Body)
 	}
@@ -230,8 +234,10 @@ func TestWebhookNotFoundInactiveAndPaths(t *testing.T) {
 	whWant(t, w.Do(t, harness.Req{Method: http.MethodPost, Path: "/webhook/" + off.Webhook.Path, Body: whBody}), http.StatusNotFound, "NOT_FOUND")
 	whWant(t, w.Do(t, harness.Req{Method: http.MethodPost, Path: "/webhook/no-such-hook", Body: whBody}), http.StatusNotFound, "NOT_FOUND")
 	// Activate it: now it accepts deliveries, and answers as documented.
-	r = w.do(t, harness.Req{Method: http.MethodPut, Path: wfPath + "/" + off.ID, Bearer: w.editor,
-		Body: map[string]any{"name": "on", "active": true, "webhook": map[string]any{"path": off.Webhook.Path, "auth": map[string]any{"type": "none"}}}})
+	r = w.do(t, harness.Req{
+		Method: http.MethodPut, Path: wfPath + "/" + off.ID, Bearer: w.editor,
+		Body: map[string]any{"name": "on", "active": true, "webhook": map[string]any{"path": off.Webhook.Path, "auth": map[string]any{"type": "none"}}},
+	})
 	if r.Status != http.StatusOK {
 		t.Fatalf("activate: %d %s", r.Status, r.Body)
 	}
@@ -239,8 +245,10 @@ func TestWebhookNotFoundInactiveAndPaths(t *testing.T) {
 	// Nested paths, escaped or not, reach the same webhook; junk never does.
 	nested := w.paths["none"]
 	whWant(t, w.DoRaw(t, harness.Req{Method: http.MethodPost, Path: "/webhook/" + strings.ReplaceAll(nested, "/", "%2F"), Body: whBody}), http.StatusAccepted, "")
-	for _, p := range []string{"/webhook/", "/webhook/" + nested + "/", "/webhook/" + strings.ToUpper(nested), "/webhook//" + nested,
-		"/webhook/" + nested + "/..", "/webhook/a%25zz", "/webhook/a%2E%2Eb", "/webhook/" + strings.Repeat("a", 201)} {
+	for _, p := range []string{
+		"/webhook/", "/webhook/" + nested + "/", "/webhook/" + strings.ToUpper(nested), "/webhook//" + nested,
+		"/webhook/" + nested + "/..", "/webhook/a%25zz", "/webhook/a%2E%2Eb", "/webhook/" + strings.Repeat("a", 201),
+	} {
 		whWant(t, w.DoRaw(t, harness.Req{Method: http.MethodPost, Path: p, Body: whBody}), http.StatusNotFound, "NOT_FOUND")
 	}
 	// Only POST.
@@ -344,8 +352,10 @@ func TestWebhookSecretsNeverLeak(t *testing.T) {
 		"basic":  {"type": "basic", "username": "hook-user"},
 		"hmac":   {"type": "hmac"},
 	} {
-		r := w.do(t, harness.Req{Method: http.MethodPut, Path: wfPath + "/" + w.ids[typ], Bearer: w.editor,
-			Body: map[string]any{"name": "kept " + typ, "active": true, "webhook": map[string]any{"path": w.paths[typ], "auth": auth}}})
+		r := w.do(t, harness.Req{
+			Method: http.MethodPut, Path: wfPath + "/" + w.ids[typ], Bearer: w.editor,
+			Body: map[string]any{"name": "kept " + typ, "active": true, "webhook": map[string]any{"path": w.paths[typ], "auth": auth}},
+		})
 		if r.Status != http.StatusOK {
 			t.Fatalf("replace %s keeping the secret: %d %s", typ, r.Status, r.Body)
 		}
@@ -444,12 +454,14 @@ func TestWebhookAuthFailuresAreSampledInTheAuditLog(t *testing.T) {
 func TestWebhookHMACNeedsAnEncryptionKey(t *testing.T) {
 	s := harness.Start(t) // no security.webhook_encryption_key
 	admin := s.AdminToken(t)
-	r := s.Do(t, harness.Req{Method: http.MethodPost, Path: wfPath, Bearer: admin,
-		Body: map[string]any{"name": "h", "webhook": map[string]any{"path": "nokey-hmac", "auth": map[string]any{"type": "hmac", "secret": "s"}}}})
+	r := s.Do(t, harness.Req{
+		Method: http.MethodPost, Path: wfPath, Bearer: admin,
+		Body: map[string]any{"name": "h", "webhook": map[string]any{"path": "nokey-hmac", "auth": map[string]any{"type": "hmac", "secret": "secret-0123456789"}}},
+	})
 	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "webhook_encryption_key") {
 		t.Fatalf("hmac without a key: %d %s", r.Status, r.Body)
 	}
-	wfCreate(t, s, admin, map[string]any{"name": "h", "webhook": map[string]any{"path": "nokey-header", "auth": map[string]any{"type": "header", "name": "X-T", "value": "v"}}})
+	wfCreate(t, s, admin, map[string]any{"name": "h", "webhook": map[string]any{"path": "nokey-header", "auth": map[string]any{"type": "header", "name": "X-T", "value": "value-0123456789"}}})
 }
 
 func TestWebhookIsRateLimitedPerIP(t *testing.T) {

@@ -277,10 +277,10 @@ func TestWorkflowsValidation(t *testing.T) {
 		{"bad auth type", map[string]any{"name": "n", "webhook": map[string]any{"path": "p1", "auth": map[string]any{"type": "jwt"}}}, "webhook.auth.type"},
 		{"no auth", map[string]any{"name": "n", "webhook": map[string]any{"path": "p1"}}, "webhook.auth.type"},
 		{"header without value", map[string]any{"name": "n", "webhook": map[string]any{"path": "p1", "auth": map[string]any{"type": "header", "name": "X-Token"}}}, "webhook.auth.value"},
-		{"header on a reserved name", map[string]any{"name": "n", "webhook": map[string]any{"path": "p1", "auth": map[string]any{"type": "header", "name": "Host", "value": "v"}}}, "webhook.auth.name"},
+		{"header on a reserved name", map[string]any{"name": "n", "webhook": map[string]any{"path": "p1", "auth": map[string]any{"type": "header", "name": "Host", "value": "value-0123456789"}}}, "webhook.auth.name"},
 		{"basic without password", map[string]any{"name": "n", "webhook": map[string]any{"path": "p1", "auth": map[string]any{"type": "basic", "username": "u"}}}, "webhook.auth.password"},
-		{"hmac without a server key", map[string]any{"name": "n", "webhook": map[string]any{"path": "p1", "auth": map[string]any{"type": "hmac", "secret": "s3cr3t"}}}, "webhook.auth.type"},
-		{"secret of another type", map[string]any{"name": "n", "webhook": map[string]any{"path": "p1", "auth": map[string]any{"type": "none", "secret": "s"}}}, "webhook.auth.secret"},
+		{"hmac without a server key", map[string]any{"name": "n", "webhook": map[string]any{"path": "p1", "auth": map[string]any{"type": "hmac", "secret": "s3cr3t-0123456789"}}}, "webhook.auth.type"},
+		{"secret of another type", map[string]any{"name": "n", "webhook": map[string]any{"path": "p1", "auth": map[string]any{"type": "none", "secret": "secret-0123456789"}}}, "webhook.auth.secret"},
 		{"unknown auth field", map[string]any{"name": "n", "webhook": map[string]any{"path": "p1", "auth": map[string]any{"type": "none", "token": "s"}}}, "token"},
 	}
 	for _, tt := range tests {

@@ -26,6 +26,9 @@ type fixture struct {
 	// rateLimit is the X-RateLimit-Limit the server answered with; empty
 	// means rate limiting is off and the numbers do not include its cost.
 	rateLimit string
+	// deliveriesWorkflow holds the seeded 1 MiB deliveries ("" when
+	// -deliveries is 0).
+	deliveriesWorkflow string
 }
 
 // prepare logs in, mints an API key, makes sure the workflows list has a
@@ -49,7 +52,13 @@ func prepare(ctx context.Context) (*fixture, error) {
 	if err := checkRefreshSemantics(ctx); err != nil {
 		return nil, fmt.Errorf("refresh semantics: %w", err)
 	}
-	return &fixture{adminToken: tok, apiKey: key, rateLimit: limit}, nil
+	f := &fixture{adminToken: tok, apiKey: key, rateLimit: limit}
+	if *deliveries > 0 {
+		if f.deliveriesWorkflow, err = seedDeliveries(ctx, tok, *deliveries); err != nil {
+			return nil, fmt.Errorf("seed deliveries: %w", err)
+		}
+	}
+	return f, nil
 }
 
 func (f *fixture) describe() string {

@@ -31,7 +31,7 @@ const (
 func scenarios(fx *fixture) []scenario {
 	bearer := map[string]string{"Authorization": "Bearer " + fx.adminToken}
 	hashCap := defaultHasherConfig().MaxConcurrent
-	return []scenario{
+	out := []scenario{
 		{name: nameHealth, conns: *conc, newWorker: getWorker("/health", nil)},
 		{name: nameJWTMe, conns: *conc, newWorker: getWorker("/api/v1/auth/me", bearer)},
 		{name: nameKeyMe, conns: *conc, newWorker: getWorker("/api/v1/auth/me", map[string]string{"X-API-Key": fx.apiKey})},
@@ -48,6 +48,10 @@ func scenarios(fx *fixture) []scenario {
 		{name: nameFlood, conns: *loginConc, newWorker: loginWorker},
 		{name: nameKeyCreate, conns: *conc, newWorker: keyCreateWorker(fx.adminToken)},
 	}
+	if fx.deliveriesWorkflow != "" {
+		out = append(out, scenario{name: nameExecutions, conns: 3, newWorker: executionsWorker(fx.deliveriesWorkflow, fx.adminToken)})
+	}
+	return out
 }
 
 // keysHeld is how many keys a key-creation worker holds before revoking

@@ -44,8 +44,8 @@ func (s *Service) List(ctx context.Context, p principal.Principal, in ListInput)
 	}
 	owner := p.UserID
 	if in.UserID != "" && in.UserID != p.UserID {
-		if !p.IsAdmin() {
-			return Page{}, domain.ErrForbidden.WithMessage("Only admins may list other users' API keys")
+		if !p.ManagesOthers() {
+			return Page{}, domain.ErrForbidden.WithMessage("Listing another user's API keys needs users:manage")
 		}
 		if _, err := s.Users.Get(ctx, in.UserID); err != nil {
 			return Page{}, err

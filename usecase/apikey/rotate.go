@@ -2,6 +2,7 @@ package apikey
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -10,6 +11,7 @@ import (
 	ak "github.com/m9m/auth/domain/apikey"
 	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/principal"
+	"github.com/m9m/auth/port"
 )
 
 // RotateInput asks for an overlap between the old key and its successor.
@@ -49,7 +51,7 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, client prin
 	e.Metadata["successorId"] = issued.Key.ID
 	e.Metadata["graceSeconds"] = strconv.Itoa(in.GraceSeconds)
 	e.Metadata["ownerId"] = old.OwnerID
-	_, err = s.Keys.Rotate(ctx, id, issued.Key, func(k *ak.Key) error {
+	_, err = s.Keys.Rotate(ctx, id, issued.Key, s.settings.MaxPerUser, func(k *ak.Key) error {
 		// Checked again under the row lock: of two racing rotations, one wins.
 		if err := rotatable(*k, now); err != nil {
 			return err
@@ -62,6 +64,10 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, client prin
 		}
 		return nil
 	}, e)
+	if errors.Is(err, port.ErrKeyLimit) {
+		return Issued{}, domain.ErrConflict.WithMessage(fmt.Sprintf(
+			"A key in its rotation grace still counts toward the maximum of %d active API keys; rotate without graceSeconds or revoke one first", s.settings.MaxPerUser))
+	}
 	if err != nil {
 		return Issued{}, err
 	}

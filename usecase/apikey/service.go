@@ -77,14 +77,14 @@ var (
 	errExpired = domain.ErrConflict.WithMessage("API key has expired")
 )
 
-// authorize returns the key with id if p may manage it: its owner or an
-// admin. Unknown is 404, someone else's 403 (contract §5).
+// authorize returns the key with id if p may manage it: its owner, or a
+// caller with users:manage in its effective permissions. Unknown is 404, someone else's 403 (contract §5).
 func (s *Service) authorize(ctx context.Context, p principal.Principal, client principal.Client, action audit.Action, id string) (*ak.Key, error) {
 	k, err := s.Keys.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if k.OwnerID != p.UserID && !p.IsAdmin() {
+	if k.OwnerID != p.UserID && !p.ManagesOthers() {
 		s.record(ctx, s.event(action, audit.OutcomeDenied, p, client, id))
 		return nil, domain.ErrForbidden.WithMessage("This API key belongs to someone else")
 	}

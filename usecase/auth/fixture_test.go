@@ -204,14 +204,14 @@ func (failingDenylist) DenySession(context.Context, string, time.Time) error { r
 
 type failingThrottle struct{ port.LoginThrottle }
 
-func (failingThrottle) Check(context.Context, string, string) (time.Duration, error) {
+func (failingThrottle) Check(context.Context, port.LoginAttempt) (time.Duration, error) {
 	return 0, errDown
 }
 
-func (failingThrottle) Fail(context.Context, string, string) (time.Duration, error) {
+func (failingThrottle) Fail(context.Context, port.LoginAttempt) (time.Duration, error) {
 	return 0, errDown
 }
 
-func (failingThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
+func (failingThrottle) Reserve(context.Context, port.LoginAttempt) (time.Duration, error) {
 	return 0, errDown
 }

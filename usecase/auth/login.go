@@ -14,6 +14,7 @@ import (
 	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/domain/user"
+	"github.com/m9m/auth/port"
 )
 
 // LoginInput is what a client presents to log in.
@@ -58,15 +59,20 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	if err != nil {
 		if errors.Is(err, domain.ErrInvalidCredentials) {
 			s.record(ctx, withMeta(s.loginEvent(audit.OutcomeFailure, name, u, in.Client), "reason", failureReason(u)))
+		} else {
+			s.releaseAttempt(ctx, name, in.Client)
 		}
 		return nil, err
 	}
 	res, err := s.startSession(ctx, u, in.Client, s.loginEvent(audit.OutcomeSuccess, name, u, in.Client))
 	if err != nil {
+		if !errors.Is(err, domain.ErrInvalidCredentials) {
+			s.releaseAttempt(ctx, name, in.Client)
+		}
 		return nil, err
 	}
 	// The attempt counted against the throttle was a success after all.
-	if err := s.Throttle.Forgive(ctx, name, in.Client.IP); err != nil {
+	if err := s.Throttle.Forgive(ctx, port.NewLoginAttempt(name, in.Client)); err != nil {
 		return nil, unavailableOr("throttle", err)
 	}
 	return res, nil
@@ -99,7 +105,7 @@ func validateLoginInput(name, password string) error {
 // cannot all pass the check before any of them is counted. Both happen in
 // one atomic LoginThrottle.Reserve (one Redis round trip).
 func (s *Service) reserveAttempt(ctx context.Context, name string, client principal.Client) error {
-	retry, err := s.Throttle.Reserve(ctx, name, client.IP)
+	retry, err := s.Throttle.Reserve(ctx, port.NewLoginAttempt(name, client))
 	if err != nil {
 		return unavailableOr("throttle", err)
 	}
@@ -110,6 +116,15 @@ func (s *Service) reserveAttempt(ctx context.Context, name string, client princi
 		return domain.RateLimited(retry)
 	}
 	return nil
+}
+
+// releaseAttempt gives back the unit reserveAttempt counted when the
+// attempt was never judged because the server failed (a store down, a
+// hashing queue full): a failure of ours must not lock a user out. It is
+// best effort: if the throttle cannot be reached either, the unit lifts
+// with its window.
+func (s *Service) releaseAttempt(ctx context.Context, name string, client principal.Client) {
+	_ = s.Throttle.Release(ctx, port.NewLoginAttempt(name, client))
 }
 
 // judge looks the user up and checks the password. Unknown users cost a
@@ -168,6 +183,7 @@ var errPasswordChanged = errors.New("password changed concurrently")
 // seen here, so no token ever carries a stale role or outlives a disable.
 func (s *Service) startSession(ctx context.Context, u *user.User, client principal.Client, e audit.Event) (*LoginResult, error) {
 	now := s.Clock.Now()
+	client = client.Storable()
 	sess := session.Session{
 		ID: domain.NewID(), UserID: u.ID, CreatedAt: now, LastRefreshedAt: now,
 		IP: client.IP, UserAgent: client.UserAgent,

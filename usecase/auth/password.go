@@ -8,6 +8,7 @@ import (
 	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/domain/user"
+	"github.com/m9m/auth/port"
 )
 
 // ChangePasswordInput is the caller's current and new password.
@@ -85,6 +86,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *user.User, in Cha
 	}
 	ok, _, err := s.Hasher.Verify(ctx, in.CurrentPassword, u.PasswordHash)
 	if err != nil {
+		s.releaseAttempt(ctx, name, in.Client)
 		return err
 	}
 	if !ok || u.Disabled {
@@ -93,7 +95,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *user.User, in Cha
 		s.record(ctx, withMeta(e, "reason", "wrong current password"))
 		return errWrongCurrentPassword
 	}
-	if err := s.Throttle.Forgive(ctx, name, in.Client.IP); err != nil {
+	if err := s.Throttle.Forgive(ctx, port.NewLoginAttempt(name, in.Client)); err != nil {
 		return unavailableOr("throttle", err)
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/domain/session"
-	"github.com/m9m/auth/domain/user"
 )
 
 // SessionView is one of the caller's live sessions.
@@ -23,9 +22,12 @@ type SessionView struct {
 // is live while it is not ended, younger than max_session, and its latest
 // token can still be valid (it was refreshed within the token lifetime);
 // the rest can never be used again and are left out.
+//
+// It needs a session credential: an API key (whatever its scopes) or basic
+// auth is 403, since the list shows where and with what the user logs in.
 func (s *Service) ListSessions(ctx context.Context, p principal.Principal) ([]SessionView, error) {
-	if p.UserID == "" {
-		return []SessionView{}, nil // the basic credential has no sessions
+	if !p.HasSession() || p.UserID == "" {
+		return nil, errSessionRequired
 	}
 	all, err := s.Sessions.ListActive(ctx, p.UserID)
 	if err != nil {
@@ -41,6 +43,9 @@ func (s *Service) ListSessions(ctx context.Context, p principal.Principal) ([]Se
 	}
 	return out, nil
 }
+
+// errSessionRequired refuses a session list to a caller without a session.
+var errSessionRequired = domain.ErrForbidden.WithMessage("Listing sessions needs a session credential (log in); API keys and basic auth cannot")
 
 // live reports whether any token of sess can still be accepted at now.
 func (s *Service) live(sess session.Session, now time.Time) bool {
@@ -65,7 +70,7 @@ func (s *Service) EndSession(ctx context.Context, p principal.Principal, id stri
 	if err != nil {
 		return unavailableOr("sessions", err)
 	}
-	if sess.UserID != p.UserID && !p.Can(user.PermUsersManage) {
+	if sess.UserID != p.UserID && !p.ManagesOthers() {
 		return domain.ErrForbidden.WithMessage("This session belongs to another user")
 	}
 	if !sess.Active() {

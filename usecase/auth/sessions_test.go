@@ -97,9 +97,14 @@ func TestListSessions(t *testing.T) {
 	if list[0].UserID != u.ID || list[0].IP != client.IP || list[0].UserAgent != client.UserAgent {
 		t.Fatalf("session = %+v", list[0])
 	}
-	none, err := f.svc.ListSessions(context.Background(), principal.Principal{Method: principal.MethodBasic})
-	if err != nil || len(none) != 0 {
-		t.Fatalf("basic: %v %v", none, err)
+	// Only a session credential lists sessions: not basic auth, not an
+	// API key of the same user, whatever its scopes.
+	for _, p := range []principal.Principal{
+		{Method: principal.MethodBasic, Role: user.RoleAdmin, Permissions: user.RoleAdmin.Permissions()},
+		{Method: principal.MethodAPIKey, UserID: u.ID, KeyID: "k1", Role: u.Role, Permissions: u.Role.Permissions()},
+	} {
+		_, err := f.svc.ListSessions(context.Background(), p)
+		wantErr(t, err, domain.ErrForbidden)
 	}
 }
 

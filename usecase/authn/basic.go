@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -50,7 +51,22 @@ type Basic struct {
 	userDigest [sha256.Size]byte
 	passDigest [sha256.Size]byte
 	deps       BasicDeps
+
+	// remembered is when each client network was last made known to the
+	// throttle by a success, so that a success costs a throttle write at
+	// most once per rememberEvery and client, not per request.
+	mu         sync.Mutex
+	remembered map[string]time.Time
 }
+
+// rememberEvery is how often a client that keeps succeeding is made known
+// to the login throttle again; far below any sensible known_client_ttl.
+// maxRemembered bounds the map; past it the map starts afresh (the cost is
+// one more throttle write per client).
+const (
+	rememberEvery = time.Hour
+	maxRemembered = 4096
+)
 
 var _ Authenticator = (*Basic)(nil)
 
@@ -65,6 +81,7 @@ func NewBasic(cfg BasicConfig, deps BasicDeps) *Basic {
 		userDigest: sha256.Sum256([]byte(cfg.Username)),
 		passDigest: sha256.Sum256([]byte(cfg.Password)),
 		deps:       deps,
+		remembered: make(map[string]time.Time),
 	}
 }
 
@@ -80,7 +97,7 @@ func (b *Basic) Authenticate(ctx context.Context, cred Credential, client princi
 		return principal.Principal{}, domain.ErrUnauthenticated
 	}
 	if b.deps.Throttle != nil {
-		retry, err := b.deps.Throttle.Check(ctx, cred.Username, client.IP)
+		retry, err := b.deps.Throttle.Check(ctx, port.NewLoginAttempt(cred.Username, client))
 		switch {
 		case err != nil:
 			b.deps.OnError(err)
@@ -91,6 +108,7 @@ func (b *Basic) Authenticate(ctx context.Context, cred Credential, client princi
 	if !b.matches(cred.Username, cred.Password) {
 		return principal.Principal{}, b.fail(ctx, cred.Username, client)
 	}
+	b.remember(ctx, client)
 	userID, err := b.linkedUser(ctx)
 	if err != nil {
 		return principal.Principal{}, err
@@ -102,6 +120,37 @@ func (b *Basic) Authenticate(ctx context.Context, cred Credential, client princi
 		Method:      principal.MethodBasic,
 		Permissions: user.RoleAdmin.Permissions(),
 	}, nil
+}
+
+// remember makes a succeeding client known to the login throttle (Forgive),
+// so that failures on the configured username from elsewhere, which
+// protect it past security.login_throttle.max_failures_per_username, never
+// lock out the clients that use it. Once per rememberEvery and client.
+func (b *Basic) remember(ctx context.Context, client principal.Client) {
+	if b.deps.Throttle == nil {
+		return
+	}
+	a := port.NewLoginAttempt(b.username, client)
+	now := b.deps.Clock.Now()
+	b.mu.Lock()
+	last, ok := b.remembered[a.Client]
+	due := !ok || now.Sub(last) >= rememberEvery
+	if due {
+		if len(b.remembered) >= maxRemembered {
+			clear(b.remembered)
+		}
+		b.remembered[a.Client] = now
+	}
+	b.mu.Unlock()
+	if !due {
+		return
+	}
+	if err := b.deps.Throttle.Forgive(ctx, a); err != nil {
+		b.deps.OnError(err)
+		b.mu.Lock()
+		delete(b.remembered, a.Client) // try again next time
+		b.mu.Unlock()
+	}
 }
 
 // matches compares both digests in constant time, always both.
@@ -118,7 +167,7 @@ func (b *Basic) fail(ctx context.Context, username string, client principal.Clie
 	var retry time.Duration
 	if b.deps.Throttle != nil {
 		var err error
-		if retry, err = b.deps.Throttle.Fail(ctx, username, client.IP); err != nil {
+		if retry, err = b.deps.Throttle.Fail(ctx, port.NewLoginAttempt(username, client)); err != nil {
 			b.deps.OnError(err)
 		}
 	}

@@ -46,19 +46,20 @@ func (a *auditLog) snapshot() []audit.Event {
 // brokenThrottle is a LoginThrottle whose store is down.
 type brokenThrottle struct{}
 
-func (brokenThrottle) Check(context.Context, string, string) (time.Duration, error) {
+func (brokenThrottle) Check(context.Context, port.LoginAttempt) (time.Duration, error) {
 	return 0, domain.Unavailable("redis", errors.New("down"))
 }
 
-func (brokenThrottle) Fail(context.Context, string, string) (time.Duration, error) {
+func (brokenThrottle) Fail(context.Context, port.LoginAttempt) (time.Duration, error) {
 	return 0, domain.Unavailable("redis", errors.New("down"))
 }
 
-func (brokenThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
+func (brokenThrottle) Reserve(context.Context, port.LoginAttempt) (time.Duration, error) {
 	return 0, domain.Unavailable("redis", errors.New("down"))
 }
 
-func (brokenThrottle) Forgive(context.Context, string, string) error { return nil }
+func (brokenThrottle) Forgive(context.Context, port.LoginAttempt) error { return nil }
+func (brokenThrottle) Release(context.Context, port.LoginAttempt) error { return nil }
 
 type basicFixture struct {
 	clock    *memory.Clock
@@ -190,6 +191,26 @@ func TestBasicFailuresCountTowardTheLoginThrottle(t *testing.T) {
 	}
 	_, err = f.try(basicUser, basicPass, ip2)
 	wantRateLimited(t, err)
+}
+
+func TestBasicClientsInUseAreNotLockedOutByDistributedGuessing(t *testing.T) {
+	t.Parallel()
+	f := newBasic(t, nil)
+	const inUse = "192.0.2.50"
+	if _, err := f.try(basicUser, basicPass, inUse); err != nil {
+		t.Fatalf("the client in use: %v", err)
+	}
+	// 7 clients x 3 failures: 21 on the configured username, past its 20.
+	for c := range 7 {
+		for range 3 {
+			_, _ = f.try(basicUser, "nope", fmt.Sprintf("203.0.113.%d", 100+c))
+		}
+	}
+	_, err := f.try(basicUser, basicPass, "203.0.113.200")
+	wantRateLimited(t, err)
+	if _, err := f.try(basicUser, basicPass, inUse); err != nil {
+		t.Fatalf("the client in use after the attack: %v, want it to still work", err)
+	}
 }
 
 func wantRateLimited(t *testing.T, err error) {

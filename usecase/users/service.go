@@ -35,8 +35,10 @@ type Deps struct {
 	Hasher  port.PasswordHasher
 	Revoker SessionRevoker
 	Remover port.UserRemover
-	Audit   port.AuditLog
-	Clock   port.Clock
+	// Keys, when set, lets RevokeCredentials revoke the user's API keys.
+	Keys  port.APIKeyStore
+	Audit port.AuditLog
+	Clock port.Clock
 }
 
 // Service runs the user administration use cases; each has its own file.

@@ -137,7 +137,7 @@ func (t *Trigger) Trigger(ctx context.Context, req Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	reason, err := t.verify(ctx, wf, req)
+	reason, mark, err := t.verify(ctx, wf, req)
 	if err != nil {
 		return "", err
 	}
@@ -145,6 +145,18 @@ func (t *Trigger) Trigger(ctx context.Context, req Request) (string, error) {
 		t.authFailed(ctx, wf, req, reason)
 		return "", ErrUnauthorized
 	}
+	id, err := t.store(ctx, wf, req)
+	if err != nil && mark != "" {
+		// The signature was marked used by verify but its delivery is not
+		// stored: unmark it, so the sender's retry is accepted. Should the
+		// unmark fail too, the retry gets 401 until the mark expires.
+		_ = t.Replay.Forget(context.WithoutCancel(ctx), mark)
+	}
+	return id, err
+}
+
+// store checks the body and stores the delivery, returning its ID.
+func (t *Trigger) store(ctx context.Context, wf *flow.Workflow, req Request) (string, error) {
 	if !utf8.Valid(req.Body) || !json.Valid(req.Body) {
 		return "", domain.InvalidField("body", "must be a JSON document")
 	}
@@ -241,62 +253,64 @@ func (t *Trigger) authFailed(ctx context.Context, wf *flow.Workflow, req Request
 }
 
 // verify returns why req does not satisfy wf's webhook auth ("" when it
-// does), or an error when that cannot be decided (503/500, never 401).
-func (t *Trigger) verify(ctx context.Context, wf *flow.Workflow, req Request) (string, error) {
+// does), or an error when that cannot be decided (503/500, never 401). An
+// accepted hmac delivery also returns the replay mark it recorded, which
+// the caller forgets if the delivery is not stored after all.
+func (t *Trigger) verify(ctx context.Context, wf *flow.Workflow, req Request) (reason, mark string, err error) {
 	a := wf.Webhook.Auth
 	switch a.Type {
 	case flow.AuthNone:
-		return "", nil
+		return "", "", nil
 	case flow.AuthHeader:
 		v := first(req.Header, a.HeaderName)
 		if v == "" {
-			return "missing", nil
+			return "missing", "", nil
 		}
 		if !digestEqual(v, a.HeaderValueDigest) {
-			return "wrong", nil
+			return "wrong", "", nil
 		}
-		return "", nil
+		return "", "", nil
 	case flow.AuthBasic:
 		if req.Basic == nil {
-			return "missing", nil
+			return "missing", "", nil
 		}
 		// Both always compared: no early exit that would time the username.
 		u := digestEqual(req.Basic.Username, flow.Digest(a.BasicUsername))
 		p := digestEqual(req.Basic.Password, a.BasicPasswordDigest)
 		if !u || !p {
-			return "wrong", nil
+			return "wrong", "", nil
 		}
-		return "", nil
+		return "", "", nil
 	case flow.AuthHMAC:
 		return t.verifyHMAC(ctx, wf, req)
 	}
-	return "", domain.Internal(errors.New("webhook: stored auth type " + strconv.Quote(string(a.Type)) + " is unknown"))
+	return "", "", domain.Internal(errors.New("webhook: stored auth type " + strconv.Quote(string(a.Type)) + " is unknown"))
 }
 
 // verifyHMAC checks the timestamp window, then the signature over
 // timestamp + "." + body, then that the signature is new.
-func (t *Trigger) verifyHMAC(ctx context.Context, wf *flow.Workflow, req Request) (string, error) {
+func (t *Trigger) verifyHMAC(ctx context.Context, wf *flow.Workflow, req Request) (reason, mark string, err error) {
 	tsRaw, sigRaw := first(req.Header, HeaderTimestamp), first(req.Header, HeaderSignature)
 	if tsRaw == "" || sigRaw == "" {
-		return "missing", nil
+		return "missing", "", nil
 	}
 	ts, err := ParseTimestamp(tsRaw)
 	if err != nil {
-		return "malformed timestamp", nil
+		return "malformed timestamp", "", nil
 	}
 	sig, err := ParseSignatureHeader(sigRaw)
 	if err != nil {
-		return "malformed signature", nil
+		return "malformed signature", "", nil
 	}
 	if d := t.Clock.Now().Unix() - ts; d > int64(t.settings.Window/time.Second) || -d > int64(t.settings.Window/time.Second) {
-		return "timestamp outside window", nil
+		return "timestamp outside window", "", nil
 	}
 	if t.Sealer == nil {
-		return "", domain.Internal(errNoSealer)
+		return "", "", domain.Internal(errNoSealer)
 	}
 	secret, err := t.Sealer.Open(wf.Webhook.Auth.HMACSecretSealed)
 	if err != nil {
-		return "", domain.Internal(err)
+		return "", "", domain.Internal(err)
 	}
 	mac := hmac.New(sha256.New, secret)
 	clear(secret)
@@ -304,16 +318,17 @@ func (t *Trigger) verifyHMAC(ctx context.Context, wf *flow.Workflow, req Request
 	mac.Write([]byte{'.'})
 	mac.Write(req.Body)
 	if !hmac.Equal(mac.Sum(nil), sig) {
-		return "wrong", nil
+		return "wrong", "", nil
 	}
-	seen, err := t.Replay.Seen(ctx, replayKey(wf.ID, sig), t.ReplayTTL())
+	mark = replayKey(wf.ID, sig)
+	seen, err := t.Replay.Seen(ctx, mark, t.ReplayTTL())
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if seen {
-		return "replayed", nil
+		return "replayed", "", nil
 	}
-	return "", nil
+	return "", mark, nil
 }
 
 // replayKey is the digest under which an accepted signature is remembered:

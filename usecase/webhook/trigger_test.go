@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,6 +77,23 @@ func (failingGuard) Seen(context.Context, string, time.Duration) (bool, error) {
 	return false, domain.Unavailable("redis", errors.New("connection refused"))
 }
 
+func (failingGuard) Forget(context.Context, string) error {
+	return domain.Unavailable("redis", errors.New("connection refused"))
+}
+
+// flakyExecutions is an execution store whose Create fails while down.
+type flakyExecutions struct {
+	port.ExecutionStore
+	down atomic.Bool
+}
+
+func (s *flakyExecutions) Create(ctx context.Context, e *flow.Execution) error {
+	if s.down.Load() {
+		return domain.Unavailable("postgres", errors.New("connection refused"))
+	}
+	return s.ExecutionStore.Create(ctx, e)
+}
+
 type fixture struct {
 	trig   *webhook.Trigger
 	store  *memory.WorkflowStore
@@ -117,8 +135,10 @@ func newFixture(t testing.TB, mutate func(*webhook.Deps, *webhook.Settings)) *fi
 
 func (f *fixture) add(t testing.TB, path string, active bool, a flow.WebhookAuth) string {
 	t.Helper()
-	wf := &flow.Workflow{ID: domain.NewID(), Name: path, Active: active, Nodes: flow.EmptyNodes, Connections: flow.EmptyConnections,
-		Webhook: &flow.Webhook{Path: path, Auth: a}, OwnerID: "owner", CreatedAt: t0, UpdatedAt: t0}
+	wf := &flow.Workflow{
+		ID: domain.NewID(), Name: path, Active: active, Nodes: flow.EmptyNodes, Connections: flow.EmptyConnections,
+		Webhook: &flow.Webhook{Path: path, Auth: a}, OwnerID: "owner", CreatedAt: t0, UpdatedAt: t0,
+	}
 	if err := f.store.Create(ctx, wf); err != nil {
 		t.Fatal(err)
 	}
@@ -260,6 +280,35 @@ func TestHMACReplayIsRefusedInsideTheWindow(t *testing.T) {
 	if f.trig.ReplayTTL() < 2*webhook.DefaultWindow {
 		t.Fatalf("ReplayTTL %v does not cover the window ±%v", f.trig.ReplayTTL(), webhook.DefaultWindow)
 	}
+}
+
+// A signature counts as used only once its delivery is stored: a delivery
+// the server failed to store (503) is accepted when the sender retries it
+// with the same signature, and a replay after that is still refused.
+func TestHMACRetryAfterAStoreFailureIsAccepted(t *testing.T) {
+	t.Parallel()
+	var execs *flakyExecutions
+	f := newFixture(t, func(d *webhook.Deps, _ *webhook.Settings) {
+		execs = &flakyExecutions{ExecutionStore: d.Executions}
+		d.Executions = execs
+	})
+	h := signed(f.clock, body)
+	execs.down.Store(true)
+	_, err := f.trig.Trigger(ctx, req("hooks/hmac", h, body))
+	wantErr(t, err, domain.ErrUnavailable)
+	execs.down.Store(false)
+	if _, err := f.trig.Trigger(ctx, req("hooks/hmac", h, body)); err != nil {
+		t.Fatalf("the sender's retry after a 503: %v, want it stored", err)
+	}
+	_, err = f.trig.Trigger(ctx, req("hooks/hmac", h, body))
+	wantErr(t, err, webhook.ErrUnauthorized)
+	// A body refused after the signature was checked does not burn it either.
+	bad := "not json"
+	hb := signed(f.clock, bad)
+	_, err = f.trig.Trigger(ctx, req("hooks/hmac", hb, bad))
+	wantErr(t, err, domain.ErrInvalid)
+	_, err = f.trig.Trigger(ctx, req("hooks/hmac", hb, bad))
+	wantErr(t, err, domain.ErrInvalid)
 }
 
 func TestConcurrentReplaysAcceptExactlyOne(t *testing.T) {

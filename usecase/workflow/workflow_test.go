@@ -78,30 +78,52 @@ func TestCreateValidation(t *testing.T) {
 		sealer bool
 		fields []string
 	}{
-		{"everything wrong at once", workflow.Input{Name: "", Nodes: json.RawMessage(`{}`), Connections: json.RawMessage(`[]`),
-			Webhook: hook("nope", func(w *workflow.WebhookInput) { w.Path = "/bad" })},
-			true, []string{"name", "nodes", "connections", "webhook.path", "webhook.auth.type"}},
-		{"none with a stray secret", workflow.Input{Name: "n", Webhook: hook("none", func(w *workflow.WebhookInput) { w.Secret = str("s") })},
-			true, []string{"webhook.auth.secret"}},
-		{"header without name or value", workflow.Input{Name: "n", Webhook: hook("header", nil)},
-			true, []string{"webhook.auth.name", "webhook.auth.value"}},
+		{
+			"everything wrong at once",
+			workflow.Input{
+				Name: "", Nodes: json.RawMessage(`{}`), Connections: json.RawMessage(`[]`),
+				Webhook: hook("nope", func(w *workflow.WebhookInput) { w.Path = "/bad" }),
+			},
+			true,
+			[]string{"name", "nodes", "connections", "webhook.path", "webhook.auth.type"},
+		},
+		{
+			"none with a stray secret",
+			workflow.Input{Name: "n", Webhook: hook("none", func(w *workflow.WebhookInput) { w.Secret = str("secret-0123456789") })},
+			true,
+			[]string{"webhook.auth.secret"},
+		},
+		{
+			"header without name or value",
+			workflow.Input{Name: "n", Webhook: hook("header", nil)},
+			true,
+			[]string{"webhook.auth.name", "webhook.auth.value"},
+		},
 		{"header with a reserved name and an empty value", workflow.Input{Name: "n", Webhook: hook("header", func(w *workflow.WebhookInput) {
 			w.HeaderName, w.HeaderValue = "Content-Type", str("")
 		})}, true, []string{"webhook.auth.name", "webhook.auth.value"}},
 		{"header with a password too", workflow.Input{Name: "n", Webhook: hook("header", func(w *workflow.WebhookInput) {
-			w.HeaderName, w.HeaderValue, w.Password = "X-Token", str("v"), str("p")
+			w.HeaderName, w.HeaderValue, w.Password = "X-Token", str("value-0123456789"), str("password-0123456789")
 		})}, true, []string{"webhook.auth.password"}},
-		{"basic without password", workflow.Input{Name: "n", Webhook: hook("basic", func(w *workflow.WebhookInput) { w.Username = "u" })},
-			true, []string{"webhook.auth.password"}},
+		{
+			"basic without password",
+			workflow.Input{Name: "n", Webhook: hook("basic", func(w *workflow.WebhookInput) { w.Username = "u" })},
+			true,
+			[]string{"webhook.auth.password"},
+		},
 		{"basic with a colon in the username", workflow.Input{Name: "n", Webhook: hook("basic", func(w *workflow.WebhookInput) {
-			w.Username, w.Password = "a:b", str("p")
+			w.Username, w.Password = "a:b", str("password-0123456789")
 		})}, true, []string{"webhook.auth.username"}},
 		{"hmac without secret", workflow.Input{Name: "n", Webhook: hook("hmac", nil)}, true, []string{"webhook.auth.secret"}},
 		{"hmac with an oversized secret", workflow.Input{Name: "n", Webhook: hook("hmac", func(w *workflow.WebhookInput) {
 			w.Secret = str(strings.Repeat("s", 1025))
 		})}, true, []string{"webhook.auth.secret"}},
-		{"hmac without an encryption key", workflow.Input{Name: "n", Webhook: hook("hmac", func(w *workflow.WebhookInput) { w.Secret = str("s") })},
-			false, []string{"webhook.auth.type"}},
+		{
+			"hmac without an encryption key",
+			workflow.Input{Name: "n", Webhook: hook("hmac", func(w *workflow.WebhookInput) { w.Secret = str("secret-0123456789") })},
+			false,
+			[]string{"webhook.auth.type"},
+		},
 		{"nodes with \\u0000", workflow.Input{Name: "n", Nodes: json.RawMessage(`["\u0000"]`)}, true, []string{"nodes"}},
 	}
 	for _, tt := range tests {
@@ -120,12 +142,12 @@ func TestCreateValidation(t *testing.T) {
 func TestHMACWithoutKeyExplainsWhy(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, false)
-	_, err := f.svc.Create(ctx, alice, client, workflow.Input{Name: "n", Webhook: &workflow.WebhookInput{Path: "p", Type: "hmac", Secret: str("s")}})
+	_, err := f.svc.Create(ctx, alice, client, workflow.Input{Name: "n", Webhook: &workflow.WebhookInput{Path: "p", Type: "hmac", Secret: str("secret-0123456789")}})
 	if d := domain.As(err).Details; len(d) != 1 || !strings.Contains(d[0].Message, "webhook_encryption_key") {
 		t.Fatalf("details = %+v, want a message naming security.webhook_encryption_key", d)
 	}
 	// Other types still work without a key.
-	mustCreate(t, f, alice, workflow.Input{Name: "n", Webhook: &workflow.WebhookInput{Path: "p", Type: "header", HeaderName: "x-token", HeaderValue: str("v")}})
+	mustCreate(t, f, alice, workflow.Input{Name: "n", Webhook: &workflow.WebhookInput{Path: "p", Type: "header", HeaderName: "x-token", HeaderValue: str("value-0123456789")}})
 }
 
 func TestSecretsAreStoredOnlyAsDigestsOrSealed(t *testing.T) {
@@ -261,15 +283,21 @@ func TestUpdateKeepsOmittedSecretsOfTheSameType(t *testing.T) {
 		typ          string
 		create, keep func(*workflow.WebhookInput)
 	}{
-		{"header",
-			func(w *workflow.WebhookInput) { w.HeaderName, w.HeaderValue = "X-Token", str("v1") },
-			func(w *workflow.WebhookInput) { w.HeaderName = "X-Other" }},
-		{"basic",
-			func(w *workflow.WebhookInput) { w.Username, w.Password = "u", str("p1") },
-			func(w *workflow.WebhookInput) { w.Username = "u2" }},
-		{"hmac",
-			func(w *workflow.WebhookInput) { w.Secret = str("s1") },
-			func(*workflow.WebhookInput) {}},
+		{
+			"header",
+			func(w *workflow.WebhookInput) { w.HeaderName, w.HeaderValue = "X-Token", str("value-0123456789-1") },
+			func(w *workflow.WebhookInput) { w.HeaderName = "X-Other" },
+		},
+		{
+			"basic",
+			func(w *workflow.WebhookInput) { w.Username, w.Password = "u", str("password-0123456789") },
+			func(w *workflow.WebhookInput) { w.Username = "u2" },
+		},
+		{
+			"hmac",
+			func(w *workflow.WebhookInput) { w.Secret = str("secret-0123456789-1") },
+			func(*workflow.WebhookInput) {},
+		},
 	}
 	for _, c := range cases {
 		id := mustCreate(t, f, alice, hook(c.typ, c.create))
@@ -287,7 +315,7 @@ func TestUpdateKeepsOmittedSecretsOfTheSameType(t *testing.T) {
 		}
 	}
 	// Changing the type needs the new type's secret: nothing to keep.
-	id := mustCreate(t, f, alice, workflow.Input{Name: "n", Webhook: &workflow.WebhookInput{Path: "keep/y", Type: "header", HeaderName: "X-Token", HeaderValue: str("v")}})
+	id := mustCreate(t, f, alice, workflow.Input{Name: "n", Webhook: &workflow.WebhookInput{Path: "keep/y", Type: "header", HeaderName: "X-Token", HeaderValue: str("value-0123456789")}})
 	_, err := f.svc.Update(ctx, alice, client, id, workflow.Input{Name: "n", Webhook: &workflow.WebhookInput{Path: "keep/x", Type: "basic", Username: "u"}})
 	wantFields(t, err, "webhook.auth.password")
 	// Removing the webhook and adding it back needs the secret again.

@@ -147,6 +147,7 @@ type usersServiceParams struct {
 	Remover port.UserRemover
 	Hasher  port.PasswordHasher
 	Auth    *auth.Service
+	Keys    port.APIKeyStore
 	Audit   port.AuditLog
 	Clock   port.Clock
 	Stats   *metrics.Metrics
@@ -155,7 +156,7 @@ type usersServiceParams struct {
 func newUsersService(p usersServiceParams) *users.Service {
 	return users.New(users.Deps{
 		Users: countUsers(p.Users, p.Stats), Lister: p.Lister, Remover: countRemover(p.Remover, p.Stats), Hasher: p.Hasher,
-		Revoker: p.Auth.Revoker(), Audit: p.Audit, Clock: p.Clock,
+		Revoker: p.Auth.Revoker(), Keys: p.Keys, Audit: p.Audit, Clock: p.Clock,
 	})
 }
 
@@ -176,6 +177,7 @@ func newLoginThrottle(rdb goredis.UniversalClient, prefix redis.Prefix, cfg conf
 	}
 	return redisadapter.NewLoginThrottle(rdb, string(prefix), port.ThrottleLimits{
 		MaxPerUser: cfg.MaxFailuresPerUser, MaxPerIP: cfg.MaxFailuresPerIP, Window: cfg.Window,
+		MaxPerUsername: cfg.MaxFailuresPerUsername, KnownClientTTL: cfg.KnownClientTTL,
 	}, clock)
 }
 
@@ -183,12 +185,13 @@ func newLoginThrottle(rdb goredis.UniversalClient, prefix redis.Prefix, cfg conf
 // false.
 type noThrottle struct{}
 
-func (noThrottle) Check(context.Context, string, string) (time.Duration, error) { return 0, nil }
-func (noThrottle) Fail(context.Context, string, string) (time.Duration, error)  { return 0, nil }
-func (noThrottle) Reserve(context.Context, string, string) (time.Duration, error) {
+func (noThrottle) Check(context.Context, port.LoginAttempt) (time.Duration, error) { return 0, nil }
+func (noThrottle) Fail(context.Context, port.LoginAttempt) (time.Duration, error)  { return 0, nil }
+func (noThrottle) Reserve(context.Context, port.LoginAttempt) (time.Duration, error) {
 	return 0, nil
 }
-func (noThrottle) Forgive(context.Context, string, string) error { return nil }
+func (noThrottle) Forgive(context.Context, port.LoginAttempt) error { return nil }
+func (noThrottle) Release(context.Context, port.LoginAttempt) error { return nil }
 
 // bootstrapAdmin creates security.bootstrap_admin at start while no user
 // exists. Its hook is appended after the Postgres pool's (this function
