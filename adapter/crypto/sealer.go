@@ -32,15 +32,40 @@ var ErrSealed = errors.New("crypto: sealed value cannot be opened")
 // the configured passphrase with HKDF-SHA256, so any high-entropy string of
 // at least 32 bytes works; each value gets a fresh random 96-bit nonce,
 // stored in front of the ciphertext: version ‖ nonce ‖ ciphertext ‖ tag.
+//
+// A Sealer may also hold previous keys (key rotation): they open old
+// values, never seal new ones, and Reseal moves a value to the current key.
 type Sealer struct {
-	aead cipher.AEAD
+	aead     cipher.AEAD
+	previous []cipher.AEAD
 }
 
-var _ port.SecretSealer = (*Sealer)(nil)
+var (
+	_ port.SecretSealer   = (*Sealer)(nil)
+	_ port.SecretResealer = (*Sealer)(nil)
+)
 
-// NewSealer derives the sealing key from key (security.webhook_encryption_key).
-// The error never contains the key.
-func NewSealer(key string) (*Sealer, error) {
+// NewSealer derives the sealing key from key (security.webhook_encryption_key)
+// and the opening-only keys from previous
+// (security.previous_webhook_encryption_keys). Errors never contain a key.
+func NewSealer(key string, previous ...string) (*Sealer, error) {
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sealer{aead: aead}
+	for i, p := range previous {
+		a, err := newAEAD(p)
+		if err != nil {
+			return nil, fmt.Errorf("previous key %d: %w", i, err)
+		}
+		s.previous = append(s.previous, a)
+	}
+	return s, nil
+}
+
+// newAEAD derives one sealing cipher from a configured key.
+func newAEAD(key string) (cipher.AEAD, error) {
 	if len(key) < MinSealerKeyBytes {
 		return nil, fmt.Errorf("crypto: webhook encryption key must be at least %d bytes", MinSealerKeyBytes)
 	}
@@ -56,10 +81,10 @@ func NewSealer(key string) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("crypto: sealing cipher: %w", err)
 	}
-	return &Sealer{aead: aead}, nil
+	return aead, nil
 }
 
-// Seal encrypts plain under a fresh random nonce.
+// Seal encrypts plain under the current key and a fresh random nonce.
 func (s *Sealer) Seal(plain []byte) ([]byte, error) {
 	nonce := make([]byte, s.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
@@ -71,13 +96,46 @@ func (s *Sealer) Seal(plain []byte) ([]byte, error) {
 	return s.aead.Seal(out, nonce, plain, header[:1]), nil
 }
 
-// Open decrypts and authenticates a value Seal produced with the same key.
+// Open decrypts and authenticates a value Seal produced with the current
+// key or one of the previous keys.
 func (s *Sealer) Open(sealed []byte) ([]byte, error) {
-	ns := s.aead.NonceSize()
-	if len(sealed) < 1+ns+s.aead.Overhead() || sealed[0] != sealVersion {
+	if plain, err := open(s.aead, sealed); err == nil {
+		return plain, nil
+	}
+	for _, a := range s.previous {
+		if plain, err := open(a, sealed); err == nil {
+			return plain, nil
+		}
+	}
+	return nil, ErrSealed
+}
+
+// Reseal returns sealed re-sealed under the current key and true, or nil
+// and false when the current key already opens it. A value no key opens is
+// ErrSealed.
+func (s *Sealer) Reseal(sealed []byte) ([]byte, bool, error) {
+	if _, err := open(s.aead, sealed); err == nil {
+		return nil, false, nil
+	}
+	plain, err := s.Open(sealed)
+	if err != nil {
+		return nil, false, err
+	}
+	defer clear(plain)
+	out, err := s.Seal(plain)
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
+}
+
+// open decrypts and authenticates a value sealed with aead.
+func open(aead cipher.AEAD, sealed []byte) ([]byte, error) {
+	ns := aead.NonceSize()
+	if len(sealed) < 1+ns+aead.Overhead() || sealed[0] != sealVersion {
 		return nil, ErrSealed
 	}
-	plain, err := s.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], sealed[:1])
+	plain, err := aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], sealed[:1])
 	if err != nil {
 		return nil, ErrSealed
 	}

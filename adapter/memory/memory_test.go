@@ -64,6 +64,24 @@ func TestClock(t *testing.T) {
 	}
 }
 
+func TestRetention(t *testing.T) {
+	porttest.Retention(t, func(*testing.T) porttest.RetentionStores {
+		users, sessions, audit, workflows := memory.NewUserStore(), memory.NewSessionStore(), memory.NewAuditStore(), memory.NewWorkflowStore()
+		keys := memory.NewAPIKeyStore(users)
+		return porttest.RetentionStores{
+			Users: users, Sessions: sessions, SessionPurger: sessions, Keys: keys, KeyPurger: keys,
+			Audit: audit, AuditPurger: audit, Workflows: workflows, Executions: workflows.Executions(), ExecutionPurger: workflows.Executions(),
+		}
+	})
+}
+
+func TestJanitorLock(t *testing.T) {
+	porttest.JanitorLock(t, func(*testing.T) (port.JanitorLock, port.JanitorLock) {
+		l := memory.NewJanitorLock() // one process, one lock
+		return l, l
+	})
+}
+
 func TestAuditedWrites(t *testing.T) {
 	porttest.AuditedWrites(t, func(*testing.T) porttest.AuditedStores {
 		trail := memory.NewAuditStore()

@@ -30,6 +30,8 @@ func newRootCmd() *cobra.Command {
 		newMigrateCmd(flags),
 		newConfigCmd(flags),
 		newUserCmd(flags),
+		newPurgeCmd(flags),
+		newWebhooksCmd(flags),
 		newVersionCmd(),
 	)
 	return root

@@ -123,3 +123,14 @@ func ValidateScopes(scopes []string, role user.Role) ([]user.Permission, error) 
 	}
 	return out, nil
 }
+
+// StoppedBefore reports whether the key stopped working before t, so it may
+// be forgotten once t is a retention period ago: it expired before t, or it
+// was revoked before t and any rotation grace ended before t too. A key that
+// still works at t never has.
+func (k Key) StoppedBefore(t time.Time) bool {
+	if k.ExpiresAt != nil && k.ExpiresAt.Before(t) {
+		return true
+	}
+	return k.RevokedAt != nil && k.RevokedAt.Before(t) && (k.GraceUntil == nil || k.GraceUntil.Before(t))
+}

@@ -37,6 +37,8 @@ type Config struct {
 	Monitoring MonitoringConfig `yaml:"monitoring"`
 	// Audit configures the asynchronous audit-log writer.
 	Audit AuditConfig `yaml:"audit"`
+	// Retention configures how long data is kept (contract §14).
+	Retention RetentionConfig `yaml:"retention"`
 }
 
 // ServerConfig configures the public HTTP listener.
@@ -165,6 +167,11 @@ type SecurityConfig struct {
 	WebhookEncryptionKey string `yaml:"webhook_encryption_key" secret:"true"`
 	// WebhookEncryptionKeyFile names a file holding WebhookEncryptionKey.
 	WebhookEncryptionKeyFile string `yaml:"webhook_encryption_key_file"`
+	// PreviousWebhookEncryptionKeys still open secrets sealed before a key
+	// rotation but never seal new ones; `m9m webhooks reseal` moves every
+	// secret to the current key, after which they can be dropped (each at
+	// least 32 bytes).
+	PreviousWebhookEncryptionKeys []string `yaml:"previous_webhook_encryption_keys" secret:"true"`
 }
 
 // JWTConfig configures HS256 session tokens.
@@ -349,6 +356,22 @@ type AuditConfig struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 }
 
+// RetentionConfig says how long ended data is kept. A janitor deletes what
+// is older every Interval, on one instance at a time; `m9m purge` runs one
+// pass at once. Live data (active sessions, working API keys) is never
+// deleted, whatever its age.
+type RetentionConfig struct {
+	// Sessions is how long an ended or expired session is kept; API keys
+	// that expired or were revoked are kept as long.
+	Sessions time.Duration `yaml:"sessions"`
+	// AuditEvents is how long an audit event is kept.
+	AuditEvents time.Duration `yaml:"audit_events"`
+	// Executions is how long a webhook delivery is kept.
+	Executions time.Duration `yaml:"executions"`
+	// Interval is the time between two janitor passes.
+	Interval time.Duration `yaml:"interval"`
+}
+
 // Default values of the keys that have one.
 const (
 	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/m9m?sslmode=disable"
@@ -383,7 +406,8 @@ func Default() *Config {
 				RefreshGrace:    10 * time.Second,
 				MaxSession:      720 * time.Hour,
 			},
-			APIKeys: APIKeysConfig{Enabled: true, MaxPerUser: 100, LastUsedInterval: time.Minute},
+			PreviousWebhookEncryptionKeys: []string{},
+			APIKeys:                       APIKeysConfig{Enabled: true, MaxPerUser: 100, LastUsedInterval: time.Minute},
 			CORS: CORSConfig{
 				AllowedOrigins: []string{},
 				AllowedMethods: []string{"GET", "POST", "PUT", "PATCH", "DELETE"},
@@ -412,6 +436,9 @@ func Default() *Config {
 		},
 		Monitoring: MonitoringConfig{Metrics: MetricsConfig{Listen: "127.0.0.1:9090", Path: "/metrics"}},
 		Audit:      AuditConfig{QueueSize: 4096, BatchSize: 100, FlushInterval: time.Second},
+		Retention: RetentionConfig{
+			Sessions: 720 * time.Hour, AuditEvents: 8760 * time.Hour, Executions: 720 * time.Hour, Interval: time.Hour,
+		},
 	}
 }
 

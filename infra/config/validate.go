@@ -223,6 +223,14 @@ func (c *Config) validateAuthMethods(v *validator) {
 	if w := c.Security.WebhookEncryptionKey; w != "" && len(w) < MinWebhookKeyBytes {
 		v.add("security.webhook_encryption_key", "must be at least %d bytes, got %d", MinWebhookKeyBytes, len(w))
 	}
+	for i, w := range c.Security.PreviousWebhookEncryptionKeys {
+		if len(w) < MinWebhookKeyBytes {
+			v.add(fmt.Sprintf("security.previous_webhook_encryption_keys[%d]", i), "must be at least %d bytes, got %d", MinWebhookKeyBytes, len(w))
+		}
+	}
+	if len(c.Security.PreviousWebhookEncryptionKeys) > 0 && c.Security.WebhookEncryptionKey == "" {
+		v.add("security.previous_webhook_encryption_keys", "requires security.webhook_encryption_key (the key new secrets are sealed with)")
+	}
 }
 
 func (c *Config) validateCORS(v *validator) {
@@ -320,6 +328,12 @@ func (c *Config) validateOperations(v *validator) {
 		v.add("audit.batch_size", "must be between 1 and audit.queue_size (%d), got %d", a.QueueSize, a.BatchSize)
 	}
 	v.positive("audit.flush_interval", a.FlushInterval)
+
+	r := c.Retention
+	v.positive("retention.sessions", r.Sessions)
+	v.positive("retention.audit_events", r.AuditEvents)
+	v.positive("retention.executions", r.Executions)
+	v.positive("retention.interval", r.Interval)
 }
 
 // validHostPort reports whether s is host:port with a port in 1-65535 (the

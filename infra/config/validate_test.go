@@ -228,6 +228,24 @@ func TestValidationRules(t *testing.T) {
 		// webhook key
 		{"webhook key short", func(_ *testing.T, c *config.Config) { c.Security.WebhookEncryptionKey = "CANARY-short-key" }, "security.webhook_encryption_key", "at least 32 bytes"},
 		{"webhook key absent", func(_ *testing.T, c *config.Config) { c.Security.WebhookEncryptionKey = "" }, "", ""},
+		{"previous webhook key short", func(_ *testing.T, c *config.Config) {
+			c.Security.PreviousWebhookEncryptionKeys = []string{"CANARY-previous-webhook-0123456789abcdef", "CANARY-short"}
+		}, "security.previous_webhook_encryption_keys[1]", "at least 32 bytes"},
+		{"previous webhook keys without a current one", func(_ *testing.T, c *config.Config) {
+			c.Security.WebhookEncryptionKey = ""
+			c.Security.PreviousWebhookEncryptionKeys = []string{"CANARY-previous-webhook-0123456789abcdef"}
+		}, "security.previous_webhook_encryption_keys", "requires security.webhook_encryption_key"},
+		{"previous webhook key valid", func(_ *testing.T, c *config.Config) {
+			c.Security.PreviousWebhookEncryptionKeys = []string{"CANARY-previous-webhook-0123456789abcdef"}
+		}, "", ""},
+		// retention
+		{"retention sessions zero", func(_ *testing.T, c *config.Config) { c.Retention.Sessions = 0 }, "retention.sessions", "greater than 0"},
+		{"retention audit negative", func(_ *testing.T, c *config.Config) { c.Retention.AuditEvents = -time.Hour }, "retention.audit_events", "greater than 0"},
+		{"retention executions zero", func(_ *testing.T, c *config.Config) { c.Retention.Executions = 0 }, "retention.executions", "greater than 0"},
+		{"retention interval zero", func(_ *testing.T, c *config.Config) { c.Retention.Interval = 0 }, "retention.interval", "greater than 0"},
+		{"retention one second", func(_ *testing.T, c *config.Config) {
+			c.Retention = config.RetentionConfig{Sessions: time.Second, AuditEvents: time.Second, Executions: time.Second, Interval: time.Second}
+		}, "", ""},
 
 		// rate limit
 		{"rate negative even when disabled", func(_ *testing.T, c *config.Config) {
@@ -340,11 +358,13 @@ security:
     username: admin
     password: CANARY
   webhook_encryption_key: CANARY-webhook
+  previous_webhook_encryption_keys: [CANARY-prevhook]
 `
 	_, err := loadYAML(t, doc)
 	for _, k := range []string{
 		"database.url", "redis.url", "security.jwt.secret", "security.jwt.previous_secrets[0]",
 		"security.basic_auth.password", "security.bootstrap_admin.password", "security.webhook_encryption_key",
+		"security.previous_webhook_encryption_keys[0]",
 	} {
 		requireProblem(t, err, k, "")
 	}
@@ -354,6 +374,7 @@ security:
 		"M9M_SECURITY_JWT_SECRET=CANARY-jwt",
 		"M9M_SECURITY_JWT_PREVIOUS_SECRETS=CANARY-prev,CANARY-prev2",
 		"M9M_SECURITY_WEBHOOK_ENCRYPTION_KEY=CANARY-webhook",
+		"M9M_SECURITY_PREVIOUS_WEBHOOK_ENCRYPTION_KEYS=CANARY-prevhook",
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD=CANARY",
 		"M9M_SECRET=CANARY-unknown",
 	})

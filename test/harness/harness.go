@@ -92,9 +92,16 @@ func TestConfig(t testing.TB) *config.Config {
 	cfg.Performance.RateLimit.Enabled = false
 	cfg.Security.BootstrapAdmin.Username = AdminUsername
 	cfg.Security.BootstrapAdmin.Password = adminPassword
+	// Every instance shares the package database, and some run on clocks
+	// far from the real one: a janitor keeping the defaults could delete
+	// what another test just wrote. Retention is tested on private databases.
+	cfg.Retention.Sessions, cfg.Retention.AuditEvents, cfg.Retention.Executions = century, century, century
 	t.Cleanup(func() { cleanRedisPrefix(cfg.Redis.KeyPrefix) })
 	return cfg
 }
+
+// century is the retention of test instances: nothing they write expires.
+const century = 100 * 365 * 24 * time.Hour
 
 // adminPassword is the bootstrap admin's password for the whole test
 // process: the package database is shared by every instance, and the admin

@@ -107,6 +107,25 @@ func createPackageDatabase() (string, error) {
 	if len(base) > 30 {
 		base = base[:30]
 	}
+	dsn, err := createDatabase(ctx, admin, base)
+	if err != nil {
+		return "", err
+	}
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = db.Close() }()
+	if err := postgres.Migrate(ctx, db.DB); err != nil {
+		return "", fmt.Errorf("migrate %s: %w", redactDSN(dsn), err)
+	}
+	return dsn, nil
+}
+
+// createDatabase creates an empty database named after base and this
+// process (so dropStaleDatabases finds it once the process is gone) and
+// returns its DSN.
+func createDatabase(ctx context.Context, admin *sqlx.DB, base string) (string, error) {
 	name := fmt.Sprintf("m9m_t_%s_%d_%s", base, os.Getpid(), randomHex(3))
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
@@ -116,15 +135,40 @@ func createPackageDatabase() (string, error) {
 		return "", err
 	}
 	u.Path = "/" + name
-	db, err := sqlx.Open("postgres", u.String())
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = db.Close() }()
-	if err := postgres.Migrate(ctx, db.DB); err != nil {
-		return "", fmt.Errorf("migrate %s: %w", name, err)
-	}
 	return u.String(), nil
+}
+
+// PrivateDatabaseURL returns the DSN of a new, empty database (no tables:
+// whoever uses it migrates it) for one test, dropped when the test ends.
+// Use it when a test must own a whole database: one that deletes what
+// other tests wrote (retention with 1 s periods), or that needs no user
+// to exist (bootstrap).
+func PrivateDatabaseURL(t testing.TB) string {
+	t.Helper()
+	skipIfShort(t, "Postgres")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := sqlx.Open("postgres", ServerDatabaseURL())
+	if err != nil {
+		t.Fatalf("testenv: open Postgres: %v", err)
+	}
+	defer func() { _ = admin.Close() }()
+	dsn, err := createDatabase(ctx, admin, "private")
+	if err != nil {
+		t.Fatalf("testenv: Postgres at %s is not usable: %v\n%s", redactDSN(ServerDatabaseURL()), err, startPostgres)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		admin, err := sqlx.Open("postgres", ServerDatabaseURL())
+		if err != nil {
+			return
+		}
+		defer func() { _ = admin.Close() }()
+		u, _ := url.Parse(dsn)
+		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+strings.TrimPrefix(u.Path, "/")+" WITH (FORCE)")
+	})
+	return dsn
 }
 
 var staleName = regexp.MustCompile(`^m9m_t_[a-z0-9_]*?_(\d+)_[0-9a-f]{6}$`)

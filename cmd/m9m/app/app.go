@@ -43,6 +43,7 @@ func Options(cfg *config.Config, extra ...fx.Option) fx.Option {
 		EdgeModule,
 		GateModule,
 		WorkflowsModule,
+		RetentionModule,
 		fx.Provide(
 			fx.Annotate(func() SystemClock { return SystemClock{} }, fx.As(new(port.Clock))),
 			newChain,
@@ -78,7 +79,9 @@ func supplySections(cfg *config.Config) fx.Option {
 		cfg.Performance.ConnectionPool,
 		cfg.Monitoring.Metrics,
 		cfg.Audit,
+		cfg.Retention,
 		webhookEncryptionKey(cfg.Security.WebhookEncryptionKey),
+		previousWebhookKeys(cfg.Security.PreviousWebhookEncryptionKeys),
 	)
 }
 

@@ -209,7 +209,14 @@ func bootstrapAdmin(lc fx.Lifecycle, _ *sqlx.DB, cfg config.BootstrapAdminConfig
 		}
 		if created {
 			log.Info("bootstrap admin created", zap.String("username", cfg.Username))
+			return nil
 		}
+		// Say so, or an operator would believe the configured password
+		// works (a second deployment on a database that has users).
+		log.Info("bootstrap admin not created: the database already has users, and security.bootstrap_admin only creates the first one; "+
+			"unless this deployment created that user, the configured password is not in effect (existing users keep theirs). To add an admin: "+
+			"m9m user create --username NAME --role admin --password-stdin; an admin resets a password with PATCH /api/v1/users/{id}",
+			zap.String("username", cfg.Username))
 		return nil
 	}})
 }

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"fmt"
+
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -20,6 +22,10 @@ import (
 // own so that the workflow wiring sees this one secret and nothing else of
 // the security section. Empty means hmac webhooks are unavailable.
 type webhookEncryptionKey string
+
+// previousWebhookKeys is security.previous_webhook_encryption_keys: keys
+// that still open secrets sealed before a rotation, never seal new ones.
+type previousWebhookKeys []string
 
 // WorkflowsModule wires workflows and webhooks (contract §7, §8): the
 // Postgres workflow and execution stores, the Redis replay guard shared by
@@ -49,16 +55,27 @@ type sealerOut struct {
 	Sealer port.SecretSealer
 }
 
-func newSecretSealer(key webhookEncryptionKey, log *zap.Logger) (sealerOut, error) {
+func newSecretSealer(key webhookEncryptionKey, previous previousWebhookKeys, log *zap.Logger) (sealerOut, error) {
 	if key == "" {
 		log.Info("security.webhook_encryption_key is not set: hmac webhooks cannot be created")
 		return sealerOut{}, nil
 	}
-	s, err := crypto.NewSealer(string(key))
+	s, err := NewSealer(string(key), previous)
 	if err != nil {
 		return sealerOut{}, err
 	}
 	return sealerOut{Sealer: s}, nil
+}
+
+// NewSealer is the webhook secret sealer of security.webhook_encryption_key
+// and security.previous_webhook_encryption_keys; `m9m webhooks reseal`
+// uses it too.
+func NewSealer(key string, previous []string) (*crypto.Sealer, error) {
+	s, err := crypto.NewSealer(key, previous...)
+	if err != nil {
+		return nil, fmt.Errorf("security.webhook_encryption_key: %w", err)
+	}
+	return s, nil
 }
 
 type workflowParams struct {
