@@ -147,6 +147,9 @@ func TestMigrateUpAndStatus(t *testing.T) {
 	}
 }
 
+// freePort is testenv.FreePort, for the binary tests' listeners.
+func freePort(t *testing.T) int { return testenv.FreePort(t) }
+
 // serveEnv is the environment of `m9m serve` on 127.0.0.1:port with this
 // test process's database and Redis prefix, plus extra.
 func serveEnv(t *testing.T, port int, extra ...string) []string {
