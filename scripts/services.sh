@@ -83,6 +83,17 @@ start_redis() {
   wait_for redis redis_ok
 }
 
+# The console's browser tests (test/browser) drive Debian's Chromium found
+# on PATH; chromedp downloads nothing. Without it they fail, saying so.
+chromium_ok() {
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+    command -v google-chrome >/dev/null 2>&1 || command -v google-chrome-stable >/dev/null 2>&1
+}
+install_chromium() {
+  say "Chromium is not installed; installing it with apt-get (for the console's browser tests)"
+  apt_install chromium || say "cannot install Chromium (need root and apt-get): install it (apt-get install -y chromium) or the browser tests fail"
+}
+
 pg_ok || start_postgres
 redis_ok || start_redis
 # Tests that restart Redis or build a Redis Cluster start redis-server
@@ -92,4 +103,5 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
   say "redis-server/redis-cli missing (tests start their own servers); installing them with apt-get"
   apt_install redis-server || say "cannot install redis-server; the Redis restart and Cluster tests will fail saying so"
 fi
+chromium_ok || install_chromium
 say "Postgres ($PGHOST:$PGPORT) and Redis (127.0.0.1:$REDIS_PORT) are up"

@@ -14,12 +14,20 @@ import (
 // or basic pair comes close, and it bounds the work an attacker can cause.
 const maxCredentialLen = 8 << 10
 
+// maxCookieHeaderLen bounds one Cookie header line, far above what a
+// browser sends for a site (about 4 KiB a cookie, some tens of cookies).
+const maxCookieHeaderLen = 64 << 10
+
 // ParseCredential extracts the caller's credential from the request headers
 // in the contract's order (§3): Bearer, then X-API-Key, then Basic. A request
 // must present one credential: Authorization and X-API-Key together are an
 // error (401), as is a malformed one, never a fall-through to the next
 // method. No credential at all returns KindNone. Keys are never read from
 // the query string.
+//
+// Only when no Authorization or X-API-Key header is present is the
+// console's session cookie read (contract §4a): a request that presents a
+// header is judged by it alone.
 func ParseCredential(h http.Header) (authn.Credential, error) {
 	authz := h.Values("Authorization")
 	keys := h.Values("X-API-Key")
@@ -38,7 +46,42 @@ func ParseCredential(h http.Header) (authn.Credential, error) {
 	if (len(authz) == 1 && strings.TrimSpace(authzValue) == "") || (len(keys) == 1 && strings.TrimSpace(keyValue) == "") {
 		return authn.Credential{}, domain.ErrUnauthenticated
 	}
-	return parseCredential(authzValue, keyValue)
+	cred, err := parseCredential(authzValue, keyValue)
+	if err != nil || cred.Kind != authn.KindNone {
+		return cred, err
+	}
+	return parseSessionCookie(h)
+}
+
+// parseSessionCookie reads the session cookie. Two cookies of that name
+// (one planted by a sibling page, say) are refused rather than guessed
+// between; a malformed value is a 401 like any bad credential.
+func parseSessionCookie(h http.Header) (authn.Credential, error) {
+	lines := h.Values("Cookie")
+	if len(lines) == 0 {
+		return authn.Credential{Kind: authn.KindNone}, nil
+	}
+	var found []string
+	for _, line := range lines {
+		if len(line) > maxCookieHeaderLen {
+			return authn.Credential{}, domain.ErrUnauthenticated
+		}
+		if !strings.Contains(line, SessionCookieName) {
+			continue
+		}
+		for _, c := range (&http.Request{Header: http.Header{"Cookie": {line}}}).Cookies() {
+			if c.Name == SessionCookieName {
+				found = append(found, c.Value)
+			}
+		}
+	}
+	switch {
+	case len(found) == 0:
+		return authn.Credential{Kind: authn.KindNone}, nil
+	case len(found) > 1, found[0] == "", len(found[0]) > maxCredentialLen, !isToken68(found[0]):
+		return authn.Credential{}, domain.ErrUnauthenticated
+	}
+	return authn.Credential{Kind: authn.KindSession, Secret: found[0]}, nil
 }
 
 func parseCredential(authorization, apiKey string) (authn.Credential, error) {

@@ -27,6 +27,14 @@ func TestParseCredentialRefusesAmbiguity(t *testing.T) {
 		{"two authorizations", http.Header{"Authorization": {"Bearer a", "Bearer b"}}, 0, true},
 		{"unknown scheme", http.Header{"Authorization": {"Token x"}}, 0, true},
 		{"bearer with NUL", http.Header{"Authorization": {"Bearer a\x00b"}}, 0, true},
+		{"session cookie", http.Header{"Cookie": {"a=1; " + SessionCookieName + "=abc.def.ghi"}}, authn.KindSession, false},
+		{"other cookies only", http.Header{"Cookie": {"a=1; b=2"}}, authn.KindNone, false},
+		{"bearer wins over cookie", http.Header{"Authorization": {"Bearer abc"}, "Cookie": {SessionCookieName + "=x.y.z"}}, authn.KindBearer, false},
+		{"key wins over cookie", http.Header{"X-Api-Key": {"m9m_sk_abc"}, "Cookie": {SessionCookieName + "=x.y.z"}}, authn.KindAPIKey, false},
+		{"bad bearer is not rescued by cookie", http.Header{"Authorization": {"Token x"}, "Cookie": {SessionCookieName + "=x.y.z"}}, 0, true},
+		{"two session cookies", http.Header{"Cookie": {SessionCookieName + "=a", SessionCookieName + "=b"}}, 0, true},
+		{"empty session cookie", http.Header{"Cookie": {SessionCookieName + "="}}, 0, true},
+		{"session cookie not token68", http.Header{"Cookie": {SessionCookieName + "=a%20b"}}, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,12 +52,15 @@ func TestParseCredentialRefusesAmbiguity(t *testing.T) {
 // FuzzParseCredential: any header pair parses without panicking, and a
 // request carrying both headers is never given a credential.
 func FuzzParseCredential(f *testing.F) {
-	f.Add("Bearer abc.def.ghi", "")
-	f.Add("", "m9m_sk_abc")
-	f.Add("Basic YTpi", "m9m_sk_abc")
-	f.Add("Basic \x00", "")
-	f.Add(" ", "x")
-	f.Fuzz(func(t *testing.T, authz, key string) {
+	f.Add("Bearer abc.def.ghi", "", "")
+	f.Add("", "m9m_sk_abc", "")
+	f.Add("Basic YTpi", "m9m_sk_abc", "")
+	f.Add("Basic \x00", "", "")
+	f.Add(" ", "x", "")
+	f.Add("", "", SessionCookieName+"=abc.def")
+	f.Add("", "", SessionCookieName+"=a; "+SessionCookieName+"=b")
+	f.Add("Bearer x", "", SessionCookieName+"=\"q\"")
+	f.Fuzz(func(t *testing.T, authz, key, cookie string) {
 		h := http.Header{}
 		if authz != "" {
 			h.Set("Authorization", authz)
@@ -57,9 +68,15 @@ func FuzzParseCredential(f *testing.F) {
 		if key != "" {
 			h.Set("X-API-Key", key)
 		}
+		if cookie != "" {
+			h.Set("Cookie", cookie)
+		}
 		c, err := ParseCredential(h)
 		if authz != "" && key != "" && err == nil {
 			t.Fatalf("both headers gave a %v credential", c.Kind)
+		}
+		if err == nil && c.Kind == authn.KindSession && (authz != "" || key != "" || !isToken68(c.Secret) || c.Secret == "") {
+			t.Fatalf("cookie credential %q read alongside a header, or not a token", c.Secret)
 		}
 	})
 }

@@ -71,7 +71,10 @@ func (h *errorHandler) handle(err error, c echo.Context) {
 	switch status {
 	case http.StatusUnauthorized:
 		challenge := `Bearer realm="m9m"`
-		if h.basicEnabled {
+		// Not to a page's script (fetch sends Sec-Fetch-Mode other than
+		// navigate): a Basic challenge makes the browser pop up its own
+		// password dialog over the console.
+		if h.basicEnabled && !scriptRequest(c.Request()) {
 			challenge += `, Basic realm="m9m"`
 		}
 		hdr.Set("WWW-Authenticate", challenge)

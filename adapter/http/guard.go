@@ -112,6 +112,14 @@ func (g *guard) authenticate(c echo.Context) (principal.Principal, error) {
 	if cred.Kind == authn.KindNone {
 		return principal.Principal{}, domain.ErrUnauthenticated
 	}
+	if cred.Kind == authn.KindSession {
+		// The browser sends the cookie by itself: judge where the request
+		// comes from before it is authenticated (contract §4a CSRF).
+		if err := checkBrowserRequest(c.Request()); err != nil {
+			g.metrics.AuthAttempt(methodName(cred.Kind), "failure")
+			return principal.Principal{}, err
+		}
+	}
 	p, err := g.chain.Authenticate(c.Request().Context(), cred, ClientOf(c))
 	method := methodName(cred.Kind)
 	switch {
@@ -133,6 +141,8 @@ func methodName(k authn.Kind) string {
 		return string(principal.MethodAPIKey)
 	case authn.KindBasic:
 		return string(principal.MethodBasic)
+	case authn.KindSession:
+		return string(principal.MethodSession)
 	default:
 		return "none"
 	}

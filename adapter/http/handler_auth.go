@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/usecase/auth"
 	"github.com/m9m/auth/usecase/authn"
@@ -14,8 +15,27 @@ import (
 
 // authHandlers serve /api/v1/auth/*: sessions, who am I, password change.
 type authHandlers struct {
-	svc   *auth.Service
-	chain *authn.Chain
+	svc     *auth.Service
+	chain   *authn.Chain
+	devices *DeviceCookies // nil: no device cookies
+}
+
+// now is the sessions' clock (the one token expiries come from), so a
+// cookie's Max-Age is exactly its token's remaining life.
+func (h *authHandlers) now() time.Time {
+	if h.svc != nil && h.svc.Clock != nil {
+		return h.svc.Clock.Now()
+	}
+	return time.Now()
+}
+
+// AuthOption adjusts the session endpoints.
+type AuthOption func(*authHandlers)
+
+// WithDeviceCookies makes cookie-session logins mark the browser with a
+// signed device cookie (see DeviceCookies).
+func WithDeviceCookies(d *DeviceCookies) AuthOption {
+	return func(h *authHandlers) { h.devices = d }
 }
 
 // AuthRoutes declares the session endpoints. With JWT disabled only
@@ -29,8 +49,11 @@ type authHandlers struct {
 // the same token (the winner has already revoked it), which must instead
 // get the same successor within the grace (contract §4). The use case
 // checks the signature, the session and the denylist itself.
-func AuthRoutes(svc *auth.Service, chain *authn.Chain, jwtEnabled bool) Routes {
+func AuthRoutes(svc *auth.Service, chain *authn.Chain, jwtEnabled bool, opts ...AuthOption) Routes {
 	h := &authHandlers{svc: svc, chain: chain}
+	for _, o := range opts {
+		o(h)
+	}
 	rs := Routes{
 		{Method: http.MethodGet, Path: "/api/v1/auth/me", Handler: h.me, AnyAuthenticated: true},
 	}
@@ -68,10 +91,14 @@ type authUserBody struct {
 type authLoginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// Session "cookie" asks for a browser session (contract §4a); "" or
+	// "token" is the default bearer token in the body.
+	Session string `json:"session"`
 }
 
+// authTokenBody leaves Token out for a cookie session: no script sees it.
 type authTokenBody struct {
-	Token     string `json:"token"`
+	Token     string `json:"token,omitempty"`
 	ExpiresAt string `json:"expiresAt"`
 }
 
@@ -84,6 +111,9 @@ type authMeBody struct {
 	User        authUserBody      `json:"user"`
 	AuthMethod  string            `json:"authMethod"`
 	Permissions []user.Permission `json:"permissions"`
+	// ExpiresAt is the session token's exp, for a session caller: the
+	// console schedules its refresh by it, since it cannot read the cookie.
+	ExpiresAt string `json:"expiresAt,omitempty"`
 }
 
 type authSessionBody struct {
@@ -110,19 +140,49 @@ func formatAPITime(t time.Time) string {
 	return t.UTC().Truncate(time.Second).Format(time.RFC3339)
 }
 
+// login also guards against login CSRF (a page logging the visitor in to
+// the attacker's account): every login passes the browser check.
 func (h *authHandlers) login(c echo.Context) error {
+	if err := checkBrowserRequest(c.Request()); err != nil {
+		return err
+	}
 	var req authLoginRequest
 	if err := BindJSON(c, &req); err != nil {
 		return err
 	}
-	res, err := h.svc.Login(c.Request().Context(), auth.LoginInput{Username: req.Username, Password: req.Password, Client: ClientOf(c)})
+	cookie := false
+	switch req.Session {
+	case "", "token":
+	case sessionModeCookie:
+		cookie = true
+	default:
+		return domain.InvalidField("session", `must be "token" or "cookie"`)
+	}
+	// The browser's proven device: the throttle's protected mode lets a
+	// device known to the account through (contract §4), and a successful
+	// login makes it known. A console login without a valid device cookie
+	// gets a fresh device now, so that this very login makes it known.
+	client := ClientOf(c)
+	if cookie {
+		client.Device = h.devices.Verify(c.Request().Header)
+		if client.Device == "" {
+			client.Device = h.devices.NewID()
+		}
+	}
+	res, err := h.svc.Login(c.Request().Context(), auth.LoginInput{Username: req.Username, Password: req.Password, Client: client})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, authLoginBody{
+	body := authLoginBody{
 		authTokenBody: authTokenBody{Token: res.Token.Token, ExpiresAt: formatAPITime(res.ExpiresAt)},
 		User:          authUserBody{ID: res.User.ID, Username: res.User.Username, Role: res.User.Role},
-	})
+	}
+	if cookie {
+		setSessionCookie(c, res.Token.Token, res.ExpiresAt, h.now())
+		body.Token = ""
+		h.devices.Issue(c, client.Device)
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 // refresh takes the presented bearer token itself (see AuthRoutes). Any
@@ -135,6 +195,10 @@ func (h *authHandlers) refresh(c echo.Context) error {
 	}
 	switch cred.Kind {
 	case authn.KindBearer:
+	case authn.KindSession:
+		if err := checkBrowserRequest(c.Request()); err != nil {
+			return err
+		}
 	case authn.KindNone:
 		return domain.ErrUnauthenticated
 	default:
@@ -147,6 +211,12 @@ func (h *authHandlers) refresh(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if cred.Kind == authn.KindSession {
+		// Racing tabs within the grace all get the same successor, so
+		// they all set the same cookie: none is logged out (§4).
+		setSessionCookie(c, tok.Token, tok.ExpiresAt, h.now())
+		return c.JSON(http.StatusOK, authTokenBody{ExpiresAt: formatAPITime(tok.ExpiresAt)})
+	}
 	return c.JSON(http.StatusOK, authTokenBody{Token: tok.Token, ExpiresAt: formatAPITime(tok.ExpiresAt)})
 }
 
@@ -158,6 +228,9 @@ func (h *authHandlers) logout(c echo.Context) error {
 	if err := h.svc.Logout(c.Request().Context(), p, ClientOf(c)); err != nil {
 		return err
 	}
+	if p.Method == principal.MethodSession {
+		clearSessionCookie(c)
+	}
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -167,11 +240,15 @@ func (h *authHandlers) me(c echo.Context) error {
 		return err
 	}
 	m := h.svc.Me(p)
-	return c.JSON(http.StatusOK, authMeBody{
+	body := authMeBody{
 		User:        authUserBody{ID: m.UserID, Username: m.Username, Role: m.Role},
 		AuthMethod:  string(m.Method),
 		Permissions: m.Permissions,
-	})
+	}
+	if p.Method == principal.MethodSession && !p.TokenExpiry.IsZero() {
+		body.ExpiresAt = formatAPITime(p.TokenExpiry)
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 func (h *authHandlers) listSessions(c echo.Context) error {
@@ -208,6 +285,9 @@ func (h *authHandlers) endSession(c echo.Context) error {
 	}
 	if err := h.svc.EndSession(c.Request().Context(), p, id, ClientOf(c)); err != nil {
 		return err
+	}
+	if p.Method == principal.MethodSession && id == p.SessionID {
+		clearSessionCookie(c)
 	}
 	return c.NoContent(http.StatusNoContent)
 }

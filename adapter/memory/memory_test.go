@@ -64,6 +64,21 @@ func TestClock(t *testing.T) {
 	}
 }
 
+func TestRevocationRecord(t *testing.T) {
+	porttest.RevocationRecord(t, func(*testing.T) (port.RevocationRecord, func() port.RevocationRecord) {
+		r := memory.NewRevocationRecord()
+		return r, func() port.RevocationRecord { return r }
+	})
+}
+
+func TestDenylistRebuild(t *testing.T) {
+	porttest.DenylistRebuild(t, func(_ *testing.T, clock *memory.Clock) (porttest.RebuildableDenylist, func() porttest.RebuildableDenylist) {
+		// An in-process denylist loses its memory only with its process: the
+		// next process starts with an empty one.
+		return memory.NewDenylist(clock), func() porttest.RebuildableDenylist { return memory.NewDenylist(clock) }
+	})
+}
+
 func TestRetention(t *testing.T) {
 	porttest.Retention(t, func(*testing.T) porttest.RetentionStores {
 		users, sessions, audit, workflows := memory.NewUserStore(), memory.NewSessionStore(), memory.NewAuditStore(), memory.NewWorkflowStore()

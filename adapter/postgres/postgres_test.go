@@ -218,3 +218,10 @@ func urlWithDB(dsn, name string) (string, error) {
 	u.Path = "/" + name
 	return u.String(), nil
 }
+
+func TestRevocationRecord(t *testing.T) {
+	db := testenv.DB(t)
+	porttest.RevocationRecord(t, func(*testing.T) (port.RevocationRecord, func() port.RevocationRecord) {
+		return postgres.NewRevocationRecord(db), func() port.RevocationRecord { return postgres.NewRevocationRecord(db) }
+	})
+}

@@ -13,7 +13,7 @@ import (
 )
 
 // UserRemover is the Postgres port.UserRemover. The foreign key from
-// workflows to users restricts (migration 00008), so even a plain DELETE
+// workflows to users restricts (migration 00009), so even a plain DELETE
 // of a user who owns workflows fails rather than taking them along.
 type UserRemover struct {
 	db *sqlx.DB

@@ -48,7 +48,7 @@ func TestUserRemover(t *testing.T) {
 }
 
 // TestTheDatabaseRefusesToCascadeFromUsersToWorkflows proves the foreign
-// key itself (migration 00008), not only the stores: a plain DELETE of a
+// key itself (migration 00009), not only the stores: a plain DELETE of a
 // user who owns a workflow fails and leaves the workflow and its delivery.
 func TestTheDatabaseRefusesToCascadeFromUsersToWorkflows(t *testing.T) {
 	ctx := context.Background()

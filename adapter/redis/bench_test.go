@@ -22,7 +22,7 @@ import (
 func BenchmarkDenylistCheck(b *testing.B) {
 	client, prefix := testenv.Redis(b)
 	clock := memory.NewClock(time.Now())
-	d := redis.NewDenylist(client, prefix, clock)
+	d := readyDenylist(b, client, prefix, clock)
 	c := tokenClaims(clock.Now())
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -38,7 +38,7 @@ func BenchmarkDenylistCheck(b *testing.B) {
 func BenchmarkDenylistCheckDenied(b *testing.B) {
 	client, prefix := testenv.Redis(b)
 	clock := memory.NewClock(time.Now())
-	d := redis.NewDenylist(client, prefix, clock)
+	d := readyDenylist(b, client, prefix, clock)
 	c := tokenClaims(clock.Now())
 	ctx := context.Background()
 	if err := d.DenyToken(ctx, c.TokenID, c.ExpiresAt); err != nil {
@@ -57,7 +57,7 @@ func BenchmarkDenylistCheckDenied(b *testing.B) {
 func BenchmarkDenylistCheckParallel(b *testing.B) {
 	client, prefix := testenv.Redis(b)
 	clock := memory.NewClock(time.Now())
-	d := redis.NewDenylist(client, prefix, clock)
+	d := readyDenylist(b, client, prefix, clock)
 	c := tokenClaims(clock.Now())
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

@@ -24,6 +24,8 @@ import (
 //	<prefix>{deny}:sid:<sid>      "<untilMs>"            TTL until-now
 //	<prefix>{deny}:nbf:<userID>   "<nbfUnix>:<untilMs>"  TTL until-now
 //	<prefix>{deny}:refresh:<jti>  "<graceEndMs>:<token>" TTL min(grace, until-now)
+//	<prefix>{deny}:epoch          "<builtMs>:<id>:<runID>" no TTL: the copy is complete
+//	<prefix>{deny}:rebuild        "<id>"                 the rebuild lock, TTL rebuildLockTTL
 //
 // Each value carries its own end, compared with the injected Clock, so
 // expiry behaves the same here as in the in-memory adapter (and tests move
@@ -59,13 +61,18 @@ func (d *Denylist) jtiKey(jti string) string    { return d.prefix + "jti:" + jti
 func (d *Denylist) sidKey(sid string) string    { return d.prefix + "sid:" + sid }
 func (d *Denylist) nbfKey(userID string) string { return d.prefix + "nbf:" + userID }
 func (d *Denylist) claimKey(jti string) string  { return d.prefix + "refresh:" + jti }
+func (d *Denylist) epochKey() string            { return d.prefix + "epoch" }
+func (d *Denylist) lockKey() string             { return d.prefix + "rebuild" }
 func unixMillis(t time.Time) string             { return strconv.FormatInt(t.UnixMilli(), 10) }
 func errEmpty(what string) error                { return domain.Internal(errors.New("denylist: empty " + what)) }
 func errCorrupt(key string, v any) error {
 	return domain.Internal(fmt.Errorf("denylist: bad value %q at %s", v, key))
 }
 
-// Check is one MGET of the token's three possible entries.
+// errCold is the answer while the copy is incomplete: fail closed (503).
+var errCold = domain.Unavailable("redis", port.ErrDenylistCold)
+
+// Check is one MGET of the token's three possible entries and the epoch.
 func (d *Denylist) Check(ctx context.Context, c session.Claims) error {
 	keys, err := d.checkKeys(c)
 	if err != nil {
@@ -78,13 +85,14 @@ func (d *Denylist) Check(ctx context.Context, c session.Claims) error {
 	return d.judge(c, keys, vals)
 }
 
-// checkKeys are the jti, sid and user entries that can deny the token c, in
-// the order judge expects; a token lacking any of the three is refused.
+// checkKeys are the jti, sid and user entries that can deny the token c,
+// then the epoch entry, in the order judge expects; a token lacking any of
+// the three is refused.
 func (d *Denylist) checkKeys(c session.Claims) ([]string, error) {
 	if c.TokenID == "" || c.SessionID == "" || c.UserID == "" {
 		return nil, domain.ErrUnauthenticated
 	}
-	return []string{d.jtiKey(c.TokenID), d.sidKey(c.SessionID), d.nbfKey(c.UserID)}, nil
+	return []string{d.jtiKey(c.TokenID), d.sidKey(c.SessionID), d.nbfKey(c.UserID), d.epochKey()}, nil
 }
 
 // judge decides on the values of checkKeys (nil where absent): the one
@@ -92,6 +100,9 @@ func (d *Denylist) checkKeys(c session.Claims) ([]string, error) {
 func (d *Denylist) judge(c session.Claims, keys []string, vals []any) error {
 	if len(vals) != len(keys) {
 		return domain.Internal(fmt.Errorf("denylist: read %d values for %d keys", len(vals), len(keys)))
+	}
+	if vals[3] == nil { // no epoch: what the entries say may be a partial copy
+		return errCold
 	}
 	now := d.clock.Now().UnixMilli()
 	for i := range 2 { // jti, sid: "<untilMs>"
@@ -118,12 +129,15 @@ func (d *Denylist) judge(c session.Claims, keys []string, vals []any) error {
 	return nil
 }
 
-// denyScript sets KEYS[1] to the until ARGV[1] with TTL ARGV[2] unless it
-// already holds a later until.
+// denyScript sets each KEYS[i] to the until ARGV[2i-1] with TTL ARGV[2i]
+// unless it already holds a later until. A denial passes one key; the
+// rebuild passes a batch.
 var denyScript = newScript(`
-local cur = tonumber(redis.call('GET', KEYS[1]))
-if cur == nil or tonumber(ARGV[1]) > cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+for i, key in ipairs(KEYS) do
+  local cur = tonumber(redis.call('GET', key))
+  if cur == nil or tonumber(ARGV[2 * i - 1]) > cur then
+    redis.call('SET', key, ARGV[2 * i - 1], 'PX', ARGV[2 * i])
+  end
 end
 return 1
 `)
@@ -152,25 +166,28 @@ func (d *Denylist) deny(ctx context.Context, key string, until time.Time) error 
 	return translate(denyScript.Run(ctx, d.client, []string{key}, unixMillis(until), ttl).Err())
 }
 
-// nbfScript keeps, in KEYS[1], the later of the stored and the new
-// not-before (ARGV[1], unix seconds) and the later until (ARGV[2], ms), with
-// a TTL to that until from now (ARGV[3], ms). Numbers are kept as the
+// nbfScript keeps, in each KEYS[i], the later of the stored and the new
+// not-before (ARGV[2i], unix seconds) and the later until (ARGV[2i+1], ms),
+// with a TTL to that until from now (ARGV[1], ms). Numbers are kept as the
 // strings they arrived as, so Lua never prints a large number in exponent
-// notation.
+// notation. A denial passes one key; the rebuild passes a batch.
 var nbfScript = newScript(`
-local nb, untilMs, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local sep = string.find(cur, ':', 1, true)
-  if sep then
-    local cnb, cuntil = string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)
-    if tonumber(cuntil) > now then
-      if tonumber(cnb) > tonumber(nb) then nb = cnb end
-      if tonumber(cuntil) > tonumber(untilMs) then untilMs = cuntil end
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local nb, untilMs = ARGV[2 * i], ARGV[2 * i + 1]
+  local cur = redis.call('GET', key)
+  if cur then
+    local sep = string.find(cur, ':', 1, true)
+    if sep then
+      local cnb, cuntil = string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)
+      if tonumber(cuntil) > now then
+        if tonumber(cnb) > tonumber(nb) then nb = cnb end
+        if tonumber(cuntil) > tonumber(untilMs) then untilMs = cuntil end
+      end
     end
   end
+  redis.call('SET', key, nb .. ':' .. untilMs, 'PX', tonumber(untilMs) - now)
 end
-redis.call('SET', KEYS[1], nb .. ':' .. untilMs, 'PX', tonumber(untilMs) - now)
 return 1
 `)
 
@@ -185,18 +202,20 @@ func (d *Denylist) DenyUserBefore(ctx context.Context, userID string, notBefore,
 		return nil
 	}
 	err := nbfScript.Run(ctx, d.client, []string{d.nbfKey(userID)},
-		strconv.FormatInt(notBefore.Unix(), 10), unixMillis(until), unixMillis(now)).Err()
+		unixMillis(now), strconv.FormatInt(notBefore.Unix(), 10), unixMillis(until)).Err()
 	return translate(err)
 }
 
 // claimScript is the atomic refresh rotation. KEYS: the refresh entry, the
-// jti deny entry. ARGV: now (ms), successor, grace end (ms), grace TTL (ms,
-// 0 = keep no successor), until (ms), until TTL (ms). It returns {1, winner}
+// jti deny entry, the epoch. ARGV: now (ms), successor, grace end (ms),
+// grace TTL (ms, 0 = keep no successor), until (ms), until TTL (ms). It returns {1, winner}
 // to a caller within the grace of an earlier claim, {2, successor} to the
-// winner, {0, ""} when the token is already denied or the grace is over.
+// winner, {0, ""} when the token is already denied or the grace is over,
+// {3, ""} when there is no epoch (the copy is incomplete: claim nothing).
 // Being one script, the read and the SET NX cannot interleave with another
 // caller's.
 var claimScript = newScript(`
+if redis.call('EXISTS', KEYS[3]) == 0 then return {3, ''} end
 local now = tonumber(ARGV[1])
 local c = redis.call('GET', KEYS[1])
 if c then
@@ -232,7 +251,7 @@ func (d *Denylist) ClaimRefresh(ctx context.Context, jti, successor string, grac
 	if graceEnd.After(until) {
 		graceEnd = until
 	}
-	res, err := claimScript.Run(ctx, d.client, []string{d.claimKey(jti), d.jtiKey(jti)},
+	res, err := claimScript.Run(ctx, d.client, []string{d.claimKey(jti), d.jtiKey(jti), d.epochKey()},
 		unixMillis(now), successor, unixMillis(graceEnd), ttlMillis(graceEnd, now), unixMillis(until), untilTTL,
 	).Slice()
 	if err != nil {
@@ -246,6 +265,8 @@ func (d *Denylist) ClaimRefresh(ctx context.Context, jti, successor string, grac
 	switch {
 	case state == 0:
 		return "", domain.ErrUnauthenticated
+	case state == 3:
+		return "", errCold
 	case (state == 1 || state == 2) && winner != "":
 		return winner, nil
 	}

@@ -5,9 +5,10 @@
 // domain.ErrUnavailable, never as an authentication failure.
 //
 // Redis Cluster: a command or script that touches several keys needs them in
-// one hash slot. The denylist's keys all carry the hash tag {deny}, so the
-// one-round-trip Check (an MGET of the jti, sid and user keys) and the
-// ClaimRefresh script work on a cluster; the price is that the denylist lives
+// one hash slot. The denylist's keys all carry the hash tag {deny} (its
+// epoch marker and rebuild lock too), so the one-round-trip Check (an MGET
+// of the jti, sid, user and epoch keys), the ClaimRefresh script and the
+// rebuild's batch scripts work on a cluster; the price is that the denylist lives
 // on one shard, which its small, TTL-bounded size and O(1) reads afford.
 // Principal rate budgets (user:, key:) carry {deny} too, so the Gate's one
 // script can check a token and spend its budget; IP budgets do not. The

@@ -22,8 +22,8 @@ import (
 // It reuses the Denylist's keys and its judgement (the answer is always
 // Denylist.judge's, on the values the script read) and the RateLimiter's
 // keys and GCRA script body, so a budget is one budget whichever of the two
-// spends it. All four keys carry the {deny} hash tag, so the script runs on
-// Redis Cluster.
+// spends it. All five keys (the denylist's epoch among them) carry the
+// {deny} hash tag, so the script runs on Redis Cluster.
 type Gate struct {
 	deny *Denylist
 	rate *RateLimiter
@@ -41,15 +41,16 @@ func NewGate(client goredis.UniversalClient, prefix string, clock port.Clock, pe
 	return &Gate{deny: NewDenylist(client, prefix, clock), rate: rate}, nil
 }
 
-// gateScript: KEYS jti, sid, user deny entries, then the budget; ARGV now
+// gateScript: KEYS jti, sid, user deny entries, the epoch, then the budget; ARGV now
 // (ms, the injected clock), the token's iat (unix s), T and τ (µs). It
 // mirrors Denylist.judge to decide whether to spend (a value it cannot read
-// counts as a denial: spend nothing) and returns the three entries, then,
-// when it spent, the GCRA result.
+// counts as a denial: spend nothing; so does a missing epoch) and returns
+// the four entries, then, when it spent, the GCRA result.
 var gateScript = newScript(gcraLua + `
 local now, iat = tonumber(ARGV[1]), tonumber(ARGV[2])
-local v = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
+local v = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 local function open()
+  if not v[4] then return false end
   for i = 1, 2 do
     if v[i] then
       local u = tonumber(v[i])
@@ -64,9 +65,9 @@ local function open()
   end
   return true
 end
-if not open() then return {v[1], v[2], v[3]} end
-local r = gcra(KEYS[4], tonumber(ARGV[3]), tonumber(ARGV[4]))
-return {v[1], v[2], v[3], r[1], r[2], r[3], r[4]}
+if not open() then return {v[1], v[2], v[3], v[4]} end
+local r = gcra(KEYS[5], tonumber(ARGV[3]), tonumber(ARGV[4]))
+return {v[1], v[2], v[3], v[4], r[1], r[2], r[3], r[4]}
 `)
 
 // CheckAndSpend answers as Denylist.Check would, and when the token may be
@@ -86,16 +87,16 @@ func (g *Gate) CheckAndSpend(ctx context.Context, c session.Claims, rateKey stri
 	if err != nil {
 		return port.RateDecision{}, translate(err)
 	}
-	if len(res) != 3 && len(res) != 7 {
+	if len(res) != len(keys) && len(res) != len(keys)+4 {
 		return port.RateDecision{}, domain.Internal(fmt.Errorf("gate: script returned %d values", len(res)))
 	}
-	if err := g.deny.judge(c, keys, res[:3]); err != nil {
+	if err := g.deny.judge(c, keys, res[:len(keys)]); err != nil {
 		return port.RateDecision{}, err
 	}
-	if len(res) == 3 {
+	if len(res) == len(keys) {
 		return port.RateDecision{}, domain.Internal(errors.New("gate: the script refused a token the denylist accepts"))
 	}
-	spent, err := int64s(res[3:])
+	spent, err := int64s(res[len(keys):])
 	if err != nil {
 		return port.RateDecision{}, domain.Internal(fmt.Errorf("gate: %w", err))
 	}

@@ -77,6 +77,7 @@ func newJWTRequestBench(b *testing.B) *jwtRequestBench {
 		b.Fatal("no EVALSHA seen")
 	}
 	sha := hook.sha // the limiter's script, before the gate runs its own
+	denylist := readyDenylist(b, client, prefix, clock)
 	gate, err := redis.NewGate(client, prefix, clock, 600_000_000, 10_000_000)
 	if err != nil {
 		b.Fatal(err)
@@ -84,7 +85,7 @@ func newJWTRequestBench(b *testing.B) *jwtRequestBench {
 	if _, err := gate.CheckAndSpend(context.Background(), tokenClaims(time.Now()), "user:warmup"); err != nil {
 		b.Fatal(err)
 	}
-	return &jwtRequestBench{client: client, prefix: prefix, denylist: redis.NewDenylist(client, prefix, clock), limiter: limiter, gate: gate, sha: sha}
+	return &jwtRequestBench{client: client, prefix: prefix, denylist: denylist, limiter: limiter, gate: gate, sha: sha}
 }
 
 func BenchmarkJWTRequestTwoRoundTrips(b *testing.B) {

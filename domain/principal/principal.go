@@ -19,6 +19,9 @@ const (
 	MethodJWT    Method = "jwt"
 	MethodAPIKey Method = "api_key"
 	MethodBasic  Method = "basic"
+	// MethodSession is a session token carried by the browser console's
+	// httpOnly cookie instead of the Authorization header (contract §4a).
+	MethodSession Method = "session"
 )
 
 // Principal is an authenticated caller.

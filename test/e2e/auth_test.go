@@ -143,7 +143,8 @@ func TestLoginBadRequests(t *testing.T) {
 		{"missing password", harness.Req{Body: `{"username": "admin"}`}, 400, "password"},
 		{"missing username", harness.Req{Body: `{"password": "x"}`}, 400, "username"},
 		{"username too long", harness.Req{Body: `{"username": "` + strings.Repeat("a", 65) + `", "password": "x"}`}, 400, "username"},
-		{"not JSON content type", harness.Req{Body: `{"username":"admin","password":"x"}`, Headers: map[string]string{"Content-Type": "text/plain"}}, 400, "Content-Type"},
+		// A login that is not JSON is refused as a possible CSRF attempt (§4a).
+		{"not JSON content type", harness.Req{Body: `{"username":"admin","password":"x"}`, Headers: map[string]string{"Content-Type": "text/plain"}}, 403, ""},
 		{"too large", harness.Req{Body: `{"username":"admin","password":"` + strings.Repeat("x", 2<<20) + `"}`}, 413, ""},
 	}
 	for _, tt := range tests {
@@ -467,6 +468,7 @@ func TestMeCostsNoPostgresAndOneRedisRoundTrip(t *testing.T) {
 				return counted, nil
 			}),
 		),
+		rvNoWatch(),
 	)
 	tok := s.AdminToken(t)
 	if len(counter.requestStatements()) == 0 {

@@ -24,6 +24,10 @@ var azContractPublic = []string{
 	"GET /api/v1/openapi.yaml",
 	"POST /api/v1/auth/login",
 	"POST /webhook/*",
+	// The console's static files and the redirects to them (contract §4a).
+	"GET /",
+	"GET /console",
+	"GET /console/*",
 }
 
 // azSelfAuthenticating are routes declared Public so that the guard does

@@ -24,7 +24,7 @@ func TestGateJWTRequestCostsOneRedisRoundTrip(t *testing.T) {
 	s := harness.Start(t, edgeRateLimit(burst), harness.WithFx(fx.Decorate(func(rdb goredis.UniversalClient) goredis.UniversalClient {
 		rdb.AddHook(counter)
 		return rdb
-	})))
+	})), rvNoWatch())
 	tok := s.AdminToken(t)
 	// The first request loads the script into Redis (EVALSHA, NOSCRIPT,
 	// EVAL) and may open a connection; from then on each costs one call.

@@ -47,6 +47,18 @@ func (p *tcpProxy) SetDown(down bool) {
 	}
 }
 
+// SetTarget sends new connections to target and drops the open ones, as a
+// failover looks to a client: same address, another server behind it.
+func (p *tcpProxy) SetTarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = map[net.Conn]struct{}{}
+}
+
 func (p *tcpProxy) serve() {
 	for {
 		c, err := p.ln.Accept()
@@ -68,7 +80,10 @@ func (p *tcpProxy) serve() {
 }
 
 func (p *tcpProxy) pipe(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
+	p.mu.Lock()
+	target := p.target
+	p.mu.Unlock()
+	up, err := net.Dial("tcp", target)
 	if err != nil {
 		_ = c.Close()
 		return

@@ -43,11 +43,12 @@ func NewGatedAuthenticator(verifier port.TokenVerifier, gate port.RequestGate) *
 	return &Authenticator{verifier: verifier, gate: gate}
 }
 
-// Authenticate verifies a bearer credential. A bad, expired or revoked
+// Authenticate verifies a bearer credential (or the same token from the
+// console's cookie). A bad, expired or revoked
 // token is domain.ErrUnauthenticated; a denylist that cannot be reached is
 // domain.ErrUnavailable (503: fail closed, never 401).
 func (a *Authenticator) Authenticate(ctx context.Context, cred authn.Credential, _ principal.Client) (principal.Principal, error) {
-	if cred.Kind != authn.KindBearer || cred.Secret == "" {
+	if (cred.Kind != authn.KindBearer && cred.Kind != authn.KindSession) || cred.Secret == "" {
 		return principal.Principal{}, domain.ErrUnauthenticated
 	}
 	c, err := a.verifier.Verify(cred.Secret)

@@ -77,7 +77,7 @@ var errSessionExpired = domain.ErrUnauthenticated.WithMessage("Session expired; 
 
 // requireJWT returns errNotJWT unless p authenticated with a session token.
 func requireJWT(p principal.Principal) error {
-	if p.Method != principal.MethodJWT || p.SessionID == "" || p.TokenID == "" {
+	if !p.HasSession() {
 		return errNotJWT
 	}
 	return nil

@@ -39,7 +39,7 @@ func (s *Service) ListSessions(ctx context.Context, p principal.Principal) ([]Se
 		if !s.live(sess, now) {
 			continue
 		}
-		out = append(out, SessionView{Session: sess, Current: p.Method == principal.MethodJWT && sess.ID == p.SessionID})
+		out = append(out, SessionView{Session: sess, Current: p.HasSession() && sess.ID == p.SessionID})
 	}
 	return out, nil
 }

@@ -20,13 +20,18 @@ const (
 	KindBearer
 	KindAPIKey
 	KindBasic
+	// KindSession is a session token from the console's cookie, read only
+	// when the request presents no other credential (contract §4a). It is
+	// verified exactly as a bearer token; the principal is marked
+	// MethodSession.
+	KindSession
 )
 
 // Credential is a credential as presented, not yet verified. Its String
 // method never prints the secret parts, so it is safe in logs by accident.
 type Credential struct {
 	Kind     Kind
-	Secret   string // bearer token or API key
+	Secret   string // bearer or session token, or API key
 	Username string // basic
 	Password string // basic
 }
@@ -40,6 +45,8 @@ func (c Credential) String() string {
 		return "APIKey [REDACTED]"
 	case KindBasic:
 		return "Basic [REDACTED]"
+	case KindSession:
+		return "Session [REDACTED]"
 	default:
 		return "none"
 	}
@@ -73,7 +80,7 @@ type Chain struct {
 func (c *Chain) Authenticate(ctx context.Context, cred Credential, client principal.Client) (principal.Principal, error) {
 	var a Authenticator
 	switch cred.Kind {
-	case KindBearer:
+	case KindBearer, KindSession:
 		a = c.Bearer
 	case KindAPIKey:
 		a = c.APIKey
@@ -83,7 +90,11 @@ func (c *Chain) Authenticate(ctx context.Context, cred Credential, client princi
 	if a == nil {
 		return principal.Principal{}, domain.ErrUnauthenticated
 	}
-	return a.Authenticate(ctx, cred, client)
+	p, err := a.Authenticate(ctx, cred, client)
+	if err == nil && cred.Kind == KindSession {
+		p.Method = principal.MethodSession
+	}
+	return p, err
 }
 
 // BasicEnabled reports whether basic credentials are accepted, which decides

@@ -40,6 +40,7 @@ func Options(cfg *config.Config, extra ...fx.Option) fx.Option {
 		AuditModule,
 		APIKeysModule,
 		IdentityModule,
+		RevocationModule,
 		EdgeModule,
 		GateModule,
 		WorkflowsModule,

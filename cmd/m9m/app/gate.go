@@ -13,6 +13,7 @@ import (
 	"github.com/m9m/auth/infra/redis"
 	"github.com/m9m/auth/port"
 	"github.com/m9m/auth/usecase/auth"
+	"github.com/m9m/auth/usecase/revocation"
 )
 
 // GateModule makes an authenticated JWT request cost one Redis round trip
@@ -44,11 +45,15 @@ func loadRedisScripts(lc fx.Lifecycle, rdb goredis.UniversalClient, log *zap.Log
 // newRequestGate is the Redis gate over the denylist and the budgets of
 // performance.rate_limit (the limiter's, so one budget per principal), or
 // nil when rate limiting is disabled.
-func newRequestGate(cfg config.RateLimitConfig, rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock) (port.RequestGate, error) {
+func newRequestGate(cfg config.RateLimitConfig, rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock, r *revocation.Rebuilder) (port.RequestGate, error) {
 	if !cfg.Enabled {
 		return nil, nil
 	}
-	return redisadapter.NewGate(rdb, string(prefix), clock, cfg.RequestsPerMinute, cfg.Burst)
+	g, err := redisadapter.NewGate(rdb, string(prefix), clock, cfg.RequestsPerMinute, cfg.Burst)
+	if err != nil {
+		return nil, err
+	}
+	return revocation.Gate{RequestGate: g, Rebuilder: r}, nil // a cold denylist seen here starts its rebuild
 }
 
 // newBearerAuthenticator is the JWT authenticator: gated when there is a

@@ -38,13 +38,13 @@ var IdentityModule = fx.Options(
 		fx.Annotate(pgadapter.NewUserStore, fx.As(new(port.UserStore)), fx.As(new(port.UserLister))),
 		fx.Annotate(pgadapter.NewSessionStore, fx.As(new(port.SessionStore)), fx.As(new(port.SessionEnder))),
 		fx.Annotate(pgadapter.NewUserRemover, fx.As(new(port.UserRemover))),
-		newDenylist,
 		newLoginThrottle,
 		newAuthService,
 		newUsersService,
 		fx.Annotate(newBearerAuthenticator, fx.As(new(authn.Authenticator)), fx.ResultTags(`name:"bearer"`)),
 		fx.Annotate(newAuthRoutes, fx.ResultTags(`group:"routes"`)),
 		fx.Annotate(httpapi.UsersRoutes, fx.ResultTags(`group:"routes"`)),
+		fx.Annotate(httpapi.ConsoleRoutes, fx.ResultTags(`group:"routes"`)),
 	),
 	fx.Invoke(bootstrapAdmin),
 )
@@ -160,13 +160,18 @@ func newUsersService(p usersServiceParams) *users.Service {
 	})
 }
 
-func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig) httpapi.Routes {
-	return httpapi.AuthRoutes(svc, chain, cfg.Enabled)
-}
-
-// newDenylist is the Redis token denylist, shared by every instance.
-func newDenylist(rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock) port.TokenDenylist {
-	return redisadapter.NewDenylist(rdb, string(prefix), clock)
+// newAuthRoutes serves the session endpoints; console logins mark their
+// browser with a device cookie keyed from the JWT secrets.
+func newAuthRoutes(svc *auth.Service, chain *authn.Chain, cfg config.JWTConfig, clock port.Clock) httpapi.Routes {
+	if !cfg.Enabled {
+		return httpapi.AuthRoutes(svc, chain, false)
+	}
+	prev := make([][]byte, 0, len(cfg.PreviousSecrets))
+	for _, s := range cfg.PreviousSecrets {
+		prev = append(prev, []byte(s))
+	}
+	devices := httpapi.NewDeviceCookies([]byte(cfg.Secret), prev, 0, clock.Now)
+	return httpapi.AuthRoutes(svc, chain, true, httpapi.WithDeviceCookies(devices))
 }
 
 // newLoginThrottle is the Redis login throttle of security.login_throttle,

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	httpapi "github.com/m9m/auth/adapter/http"
+	pgadapter "github.com/m9m/auth/adapter/postgres"
+	redisadapter "github.com/m9m/auth/adapter/redis"
+	"github.com/m9m/auth/infra/redis"
+	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/usecase/revocation"
+)
+
+// RevocationModule makes revocations outlive Redis's memory (contract §15):
+// Postgres holds their durable record, Redis is the cache the hot path reads,
+// written in step (record first), and the Rebuilder refills it when its
+// epoch marker is missing: at start, as soon as a check finds it cold, and
+// on its watch. /ready reports "revocations" failing while it is cold.
+var RevocationModule = fx.Options(
+	fx.Supply(revocation.Settings{}), // the defaults; tests may fx.Decorate them
+	fx.Provide(
+		fx.Annotate(pgadapter.NewRevocationRecord, fx.As(new(port.RevocationRecord))),
+		newDenylistCache,
+		newRebuilder,
+		newDenylist,
+		fx.Annotate(revocationReadiness, fx.ResultTags(`group:"readiness"`)),
+	),
+)
+
+// newDenylistCache is the Redis token denylist, shared by every instance.
+func newDenylistCache(rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock) *redisadapter.Denylist {
+	return redisadapter.NewDenylist(rdb, string(prefix), clock)
+}
+
+// newDenylist is the service's denylist: durable record first, then Redis.
+func newDenylist(record port.RevocationRecord, cache *redisadapter.Denylist, r *revocation.Rebuilder) port.TokenDenylist {
+	return revocation.NewDenylist(record, cache, r)
+}
+
+// startRebuildTimeout bounds the rebuild at start: past it the server starts
+// anyway (JWT requests answer 503 until the background loop has finished).
+const startRebuildTimeout = 10 * time.Second
+
+// newRebuilder builds the cache from the record at start if it is cold,
+// then keeps watching it, and logs every rebuild.
+func newRebuilder(lc fx.Lifecycle, cache *redisadapter.Denylist, record port.RevocationRecord, clock port.Clock,
+	settings revocation.Settings, log *zap.Logger,
+) *revocation.Rebuilder {
+	l := log.Named("revocation")
+	r := revocation.NewRebuilder(cache, record, clock, settings, func(o revocation.Outcome) {
+		switch {
+		case o.Err != nil:
+			l.Warn("rebuilding the Redis denylist from Postgres failed; JWT requests answer 503 until it succeeds", zap.Error(o.Err))
+		case o.Rebuilt:
+			l.Info("Redis denylist rebuilt from the durable record", zap.Duration("took", o.Took))
+		case o.Purged > 0:
+			l.Debug("expired revocations purged", zap.Int64("deleted", o.Purged))
+		}
+	})
+	lc.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, startRebuildTimeout)
+			defer cancel()
+			_ = r.EnsureReady(ctx) // a failure was logged; the loop retries
+			r.Start()
+			return nil
+		},
+		OnStop: r.Stop,
+	})
+	return r
+}
+
+// revocationReadiness fails /ready while the denylist cache is cold.
+func revocationReadiness(cache *redisadapter.Denylist) httpapi.ReadinessCheck {
+	return httpapi.ReadinessCheck{Name: "revocations", Check: cache.Ready}
+}
