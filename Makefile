@@ -47,7 +47,8 @@ bench: build services ## Go benchmarks and a bounded load run on loopback
 migrate: build services ## Apply migrations to the configured database
 	$(BIN) migrate up $(if $(CONFIG),--config $(CONFIG))
 
-up: ## docker compose up (app, Postgres, Redis) — needs a Docker engine and a .env
+up: ## docker compose up (app, Postgres, Redis) — needs a Docker engine; creates ./secrets if missing
+	@scripts/compose-secrets.sh
 	docker compose up -d --build
 
 down: ## docker compose down

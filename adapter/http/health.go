@@ -29,6 +29,10 @@ func systemRoutes(checks []ReadinessCheck) Routes {
 	return Routes{
 		{Method: http.MethodGet, Path: "/health", Public: true, NoRateLimit: true, Handler: health},
 		{Method: http.MethodGet, Path: "/ready", Public: true, NoRateLimit: true, Handler: ready(checks)},
+		// Load balancers probe with HEAD: the same answer, without a body
+		// (net/http discards what a handler writes to a HEAD response).
+		{Method: http.MethodHead, Path: "/health", Public: true, NoRateLimit: true, Handler: health},
+		{Method: http.MethodHead, Path: "/ready", Public: true, NoRateLimit: true, Handler: ready(checks)},
 		{Method: http.MethodGet, Path: "/api/v1/openapi.yaml", Public: true, Handler: serveOpenAPI},
 		// Deny by default: an unknown path under /api/v1 is a 401 to an
 		// anonymous caller (no route enumeration) and a 404 to anyone else.

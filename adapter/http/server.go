@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -63,6 +64,10 @@ type Server struct {
 	ln       net.Listener
 	table    map[string]Route
 	conns    *connTracker
+	// inFlight counts requests being served; drained is how many were in
+	// flight when Stop began and were all answered before it returned.
+	inFlight atomic.Int64
+	drained  atomic.Int64
 }
 
 // New builds the server and registers its lifecycle with fx.
@@ -126,10 +131,10 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 			e.Add(r.Method, r.Path, g.wrap(r))
 		}
 	}
-	conns := newConnTracker()
-	srv := &http.Server{
-		Handler:           e,
-		ConnState:         conns.track,
+	s := &Server{echo: e, settings: st, log: log, table: table, conns: newConnTracker()}
+	s.http = &http.Server{
+		Handler:           http.HandlerFunc(s.serveCounted),
+		ConnState:         s.conns.track,
 		ReadTimeout:       st.ReadTimeout,
 		ReadHeaderTimeout: st.ReadHeaderTimeout,
 		WriteTimeout:      st.WriteTimeout,
@@ -137,7 +142,14 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 		TLSConfig:         st.TLS,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
-	return &Server{echo: e, http: srv, settings: st, log: log, table: table, conns: conns}, nil
+	return s, nil
+}
+
+// serveCounted serves one request, counting it while it is in flight.
+func (s *Server) serveCounted(w http.ResponseWriter, r *http.Request) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	s.echo.ServeHTTP(w, r)
 }
 
 // Start listens, then serves in the background (fx OnStart must not block).
@@ -169,7 +181,8 @@ func (s *Server) Stop(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, s.settings.ShutdownTimeout)
 		defer cancel()
 	}
-	s.log.Info("http server draining")
+	inFlight := s.inFlight.Load()
+	s.log.Info("http server draining", zap.Int64("in_flight", inFlight))
 	stopReaper := make(chan struct{})
 	go s.conns.reapSilent(stopReaper, silentConnGrace, 100*time.Millisecond)
 	defer close(stopReaper)
@@ -177,8 +190,13 @@ func (s *Server) Stop(ctx context.Context) error {
 		_ = s.http.Close()
 		return fmt.Errorf("drain http server: %w", err)
 	}
+	s.drained.Store(inFlight)
 	return nil
 }
+
+// Drained is how many requests were in flight when Stop began, all of them
+// answered before it returned (0 before Stop, or when the drain timed out).
+func (s *Server) Drained() int64 { return s.drained.Load() }
 
 // Addr is the address the server listens on (useful with port 0).
 func (s *Server) Addr() string {

@@ -43,14 +43,22 @@ func NewMigrator(db *sql.DB) (*goose.Provider, error) {
 
 // Migrate applies every pending migration.
 func Migrate(ctx context.Context, db *sql.DB) error {
+	_, err := MigrateUp(ctx, db)
+	return err
+}
+
+// MigrateUp applies every pending migration and returns how many it applied
+// (0 when the schema was already current).
+func MigrateUp(ctx context.Context, db *sql.DB) (int, error) {
 	p, err := NewMigrator(db)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("postgres: migrate up: %w", err)
+	results, err := p.Up(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: migrate up: %w", err)
 	}
-	return nil
+	return len(results), nil
 }
 
 // MigrationStatus lists every embedded migration and whether it is applied.

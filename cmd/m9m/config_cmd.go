@@ -7,7 +7,7 @@ import (
 )
 
 func newConfigCmd(flags *rootFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "config", Short: "Inspect configuration"}
+	cmd := groupCmd("config", "Inspect configuration")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "validate",
 		Short: "Check the configuration (file + M9M_* environment) without starting anything",

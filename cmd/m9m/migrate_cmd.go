@@ -13,13 +13,13 @@ import (
 )
 
 func newMigrateCmd(flags *rootFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "migrate", Short: "Apply or inspect database migrations"}
+	cmd := groupCmd("migrate", "Apply or inspect database migrations")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "up",
 		Short: "Apply all pending migrations (safe to run from several instances at once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.load()
+			cfg, err := flags.load(databaseSections...)
 			if err != nil {
 				return err
 			}
@@ -30,10 +30,18 @@ func newMigrateCmd(flags *rootFlags) *cobra.Command {
 			defer func() { _ = db.Close() }()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
 			defer cancel()
-			if err := pgadapter.Migrate(ctx, db.DB); err != nil {
+			if err := postgres.Ping(ctx, db, cfg.Database); err != nil {
+				return err
+			}
+			n, err := pgadapter.MigrateUp(ctx, db.DB)
+			if err != nil {
 				return fmt.Errorf("migrate up: %w", err)
 			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), "migrations applied")
+			if n == 0 {
+				_, err = fmt.Fprintln(cmd.OutOrStdout(), "nothing to migrate: the schema is up to date")
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "applied %d migration(s)\n", n)
 			return err
 		},
 	})
@@ -42,7 +50,7 @@ func newMigrateCmd(flags *rootFlags) *cobra.Command {
 		Short: "List migrations and whether each is applied",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.load()
+			cfg, err := flags.load(databaseSections...)
 			if err != nil {
 				return err
 			}
@@ -53,6 +61,9 @@ func newMigrateCmd(flags *rootFlags) *cobra.Command {
 			defer func() { _ = db.Close() }()
 			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
 			defer cancel()
+			if err := postgres.Ping(ctx, db, cfg.Database); err != nil {
+				return err
+			}
 			st, err := pgadapter.MigrationStatus(ctx, db.DB)
 			if err != nil {
 				return fmt.Errorf("migrate status: %w", err)

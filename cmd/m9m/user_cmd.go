@@ -29,11 +29,11 @@ type userCreateFlags struct {
 }
 
 func newUserCmd(flags *rootFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "user", Short: "Manage users"}
+	cmd := groupCmd("user", "Manage users")
 	var f userCreateFlags
 	create := &cobra.Command{
 		Use:   "create",
-		Short: "Create a user (prints its id)",
+		Short: "Create a user (prints its id, username and role)",
 		Long: "Create a user directly in the database, e.g. the first admin.\n" +
 			"Prefer --password-stdin: a --password value is visible to other local users in the process list and lands in shell history.",
 		Args: cobra.NoArgs,
@@ -61,7 +61,7 @@ func runUserCreate(cmd *cobra.Command, flags *rootFlags, f userCreateFlags) erro
 			return err
 		}
 	}
-	cfg, err := flags.load()
+	cfg, err := flags.load(append(databaseSections, "security.password_hash")...)
 	if err != nil {
 		return err
 	}
@@ -72,12 +72,16 @@ func runUserCreate(cmd *cobra.Command, flags *rootFlags, f userCreateFlags) erro
 	defer func() { _ = db.Close() }()
 	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		return fmt.Errorf("postgres unreachable (check database.url): %w", err)
+	if err := postgres.Ping(ctx, db, cfg.Database); err != nil {
+		return err
 	}
 	if cfg.Database.AutoMigrate {
-		if err := pgadapter.Migrate(ctx, db.DB); err != nil {
+		n, err := pgadapter.MigrateUp(ctx, db.DB)
+		if err != nil {
 			return fmt.Errorf("apply migrations: %w", err)
+		}
+		if n > 0 {
+			_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "applied %d pending migration(s) first (database.auto_migrate is true)\n", n)
 		}
 	}
 	store := pgadapter.NewUserStore(db)
@@ -94,7 +98,10 @@ func runUserCreate(cmd *cobra.Command, flags *rootFlags, f userCreateFlags) erro
 	if auditLog.err != nil {
 		_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: user created, but its audit event was not written: %v\n", auditLog.err)
 	}
-	_, err = fmt.Fprintln(cmd.OutOrStdout(), u.ID)
+	if u.Username != f.username {
+		_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "note: username %q was normalised to %q\n", f.username, u.Username)
+	}
+	_, err = fmt.Fprintf(cmd.OutOrStdout(), "created user\nid:       %s\nusername: %s\nrole:     %s\n", u.ID, u.Username, u.Role)
 	return err
 }
 

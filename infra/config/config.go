@@ -113,6 +113,12 @@ type DatabaseConfig struct {
 	URL string `yaml:"url" secret:"dsn"`
 	// URLFile names a file holding URL, for secret stores that mount files.
 	URLFile string `yaml:"url_file"`
+	// Password authenticates to Postgres when URL carries none, so the URL
+	// can stay in plain configuration while the password comes from a
+	// secret (PasswordFile).
+	Password string `yaml:"password" secret:"true"`
+	// PasswordFile names a file holding Password.
+	PasswordFile string `yaml:"password_file"`
 	// AutoMigrate applies pending migrations when serve starts.
 	AutoMigrate bool `yaml:"auto_migrate"`
 }
@@ -182,9 +188,14 @@ type JWTConfig struct {
 	Secret string `yaml:"secret" secret:"true"`
 	// SecretFile names a file holding Secret.
 	SecretFile string `yaml:"secret_file"`
-	// PreviousSecrets still verify tokens but never sign them, so the secret
-	// can rotate with no downtime (each at least 32 bytes).
+	// PreviousSecrets still verify tokens but never sign them (each at least
+	// 32 bytes). A rotation goes through them twice: the new secret is first
+	// added here on every instance (verify-only), then swapped with Secret,
+	// then the old one is removed; each step is safe while instances differ.
 	PreviousSecrets []string `yaml:"previous_secrets" secret:"true"`
+	// PreviousSecretsFile names a file holding PreviousSecrets, one per line
+	// (blank lines and # comments skipped).
+	PreviousSecretsFile string `yaml:"previous_secrets_file"`
 	// Expiration is a token's lifetime (more than 0, at most 720h).
 	Expiration time.Duration `yaml:"expiration"`
 	// Leeway is the clock skew tolerated on exp/nbf/iat (0-60s).
@@ -285,7 +296,8 @@ type LoginThrottleConfig struct {
 }
 
 // BootstrapAdminConfig names the admin created at start while no user exists.
-// Both fields or neither must be set.
+// The password is required only then (a password without a username is an
+// error).
 type BootstrapAdminConfig struct {
 	// Username of the first admin.
 	Username string `yaml:"username"`
@@ -295,9 +307,10 @@ type BootstrapAdminConfig struct {
 	PasswordFile string `yaml:"password_file"`
 }
 
-// Enabled reports whether a bootstrap admin is configured.
+// Enabled reports whether a bootstrap admin is configured. The password is
+// needed only while no user exists: it may be removed after the first start.
 func (b BootstrapAdminConfig) Enabled() bool {
-	return b.Username != "" && b.Password != ""
+	return b.Username != ""
 }
 
 // PerformanceConfig configures request rate limiting and database pooling.

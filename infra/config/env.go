@@ -154,6 +154,9 @@ func applyEnv(cfg *Config, environ []string) []error {
 	var errs []error
 	for _, name := range names {
 		l, ok := schema().byEnv[name]
+		if !ok && isServiceLink(name, vals[name]) {
+			continue // Kubernetes' service links of a Service named m9m; see ServiceLinkVars
+		}
 		if !ok {
 			problem := "unknown environment variable: no config key maps to it"
 			if s := suggest(name, EnvVars()); s != "" {

@@ -16,10 +16,19 @@ import (
 // when path is ""), then the M9M_* variables of environ (os.Environ-style
 // "NAME=value" entries), then the *_file secrets, then Validate.
 //
-// Problems in the file, the environment and the secret files are reported
-// together; only when there are none does Validate run (its rules would
-// otherwise report the same mistakes twice). Every problem names its key.
+// Every problem is reported at once, each naming its key: those of the file,
+// the environment and the secret files, and those of Validate. A key whose
+// value could not be read is not reported a second time by Validate.
 func Load(path string, environ []string) (*Config, error) {
+	return LoadFor(path, environ)
+}
+
+// LoadFor is Load for a command that needs only some sections: Validate's
+// rules are applied only to keys under one of sections (dotted prefixes
+// such as "database" or "security.password_hash"); none means every key.
+// Problems reading the file, the environment or a secret file are reported
+// whatever the section: they are mistakes in what the operator wrote.
+func LoadFor(path string, environ []string, sections ...string) (*Config, error) {
 	cfg := Default()
 	var errs []error
 	if path != "" {
@@ -35,13 +44,40 @@ func Load(path string, environ []string) (*Config, error) {
 	}
 	errs = append(errs, applyEnv(cfg, environ)...)
 	errs = append(errs, resolveFiles(cfg)...)
+	unread := map[string]bool{}
+	for _, fe := range FieldErrors(errors.Join(errs...)) {
+		k := baseKey(fe.Key)
+		unread[k] = true
+		unread[strings.TrimSuffix(k, fileSuffix)] = true
+	}
+	for _, fe := range FieldErrors(cfg.Validate()) {
+		if k := baseKey(fe.Key); !unread[k] && inSections(k, sections) {
+			errs = append(errs, fe)
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	return cfg, nil
+}
+
+// baseKey drops a list index: server.trusted_proxies[2] → server.trusted_proxies.
+func baseKey(key string) string {
+	k, _, _ := strings.Cut(key, "[")
+	return k
+}
+
+// inSections reports whether key lies under one of sections (all when none).
+func inSections(key string, sections []string) bool {
+	if len(sections) == 0 {
+		return true
+	}
+	for _, s := range sections {
+		if key == s || strings.HasPrefix(key, s+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // LoadFromOS is Load with the process environment.

@@ -33,8 +33,9 @@ func TestSchemaFilePairs(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{
-		"database.url", "redis.password", "redis.url", "security.basic_auth.password",
-		"security.bootstrap_admin.password", "security.jwt.secret", "security.webhook_encryption_key",
+		"database.password", "database.url", "redis.password", "redis.url", "security.basic_auth.password",
+		"security.bootstrap_admin.password", "security.jwt.previous_secrets", "security.jwt.secret",
+		"security.webhook_encryption_key",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("file pairs = %v, want %v", got, want)

@@ -26,6 +26,10 @@ func resolveFiles(cfg *Config) []error {
 		if path == "" {
 			continue
 		}
+		if p.value.typ == stringsType {
+			errs = append(errs, resolveListFile(cfg, p, path)...)
+			continue
+		}
 		cur := p.value.field(cfg).String()
 		if cur != "" && cur != p.value.field(def).String() {
 			errs = append(errs, fieldErr(p.value.key,
@@ -40,6 +44,27 @@ func resolveFiles(cfg *Config) []error {
 		p.value.field(cfg).Set(reflect.ValueOf(content))
 	}
 	return errs
+}
+
+// resolveListFile reads a list key's file (security.jwt.previous_secrets_file):
+// one item per line; blank lines and lines starting with # are skipped, and
+// blanks around an item are removed.
+func resolveListFile(cfg *Config, p filePair, path string) []error {
+	if p.value.field(cfg).Len() > 0 {
+		return []error{fieldErr(p.value.key, fmt.Sprintf("set either %s or %s, not both", p.value.key, p.file.key))}
+	}
+	content, err := readSecretFile(path)
+	if err != nil {
+		return []error{fieldErr(p.file.key, err.Error())}
+	}
+	items := []string{}
+	for line := range strings.SplitSeq(content, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			items = append(items, line)
+		}
+	}
+	p.value.field(cfg).Set(reflect.ValueOf(items))
+	return nil
 }
 
 // readSecretFile returns the content of path without trailing CR/LF.

@@ -210,10 +210,9 @@ func (c *Config) validateAuthMethods(v *validator) {
 	}
 
 	a := c.Security.BootstrapAdmin
-	switch {
-	case a.Username != "" && a.Password == "":
-		v.add("security.bootstrap_admin.password", "required when security.bootstrap_admin.username is set")
-	case a.Username == "" && a.Password != "":
+	// The password is checked at start instead: it is needed only while no
+	// user exists, so it may be removed after the first start.
+	if a.Username == "" && a.Password != "" {
 		v.add("security.bootstrap_admin.username", "required when security.bootstrap_admin.password is set")
 	}
 	if n := utf8.RuneCountInString(a.Password); n > 0 && n < MinBootstrapPasswordChars {

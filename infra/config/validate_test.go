@@ -220,7 +220,6 @@ func TestValidationRules(t *testing.T) {
 		{"throttle window zero", func(_ *testing.T, c *config.Config) { c.Security.LoginThrottle.Window = 0 }, "security.login_throttle.window", "greater than 0"},
 
 		// bootstrap admin
-		{"bootstrap without password", func(_ *testing.T, c *config.Config) { c.Security.BootstrapAdmin.Password = "" }, "security.bootstrap_admin.password", "required when security.bootstrap_admin.username is set"},
 		{"bootstrap without username", func(_ *testing.T, c *config.Config) { c.Security.BootstrapAdmin.Username = "" }, "security.bootstrap_admin.username", "required when security.bootstrap_admin.password is set"},
 		{"bootstrap short password", func(_ *testing.T, c *config.Config) { c.Security.BootstrapAdmin.Password = "CANARY" }, "security.bootstrap_admin.password", "at least 8 characters"},
 		{"bootstrap neither", func(_ *testing.T, c *config.Config) { c.Security.BootstrapAdmin = config.BootstrapAdminConfig{} }, "", ""},

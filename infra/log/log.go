@@ -42,6 +42,9 @@ var Module = fx.Options(
 	fx.WithLogger(func(l *zap.Logger) fxevent.Logger {
 		zl := &fxevent.ZapLogger{Logger: l.Named("fx")}
 		zl.UseLogLevel(zapcore.DebugLevel)
+		// A failed start is returned to the caller, which reports it once;
+		// fx's own three error events about it would repeat it.
+		zl.UseErrorLevel(zapcore.DebugLevel)
 		return zl
 	}),
 )

@@ -79,6 +79,7 @@ func New(p Params) (goredis.UniversalClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	routeClientLog(p.Log)
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
 			if err := c.Ping(ctx).Err(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,8 +27,14 @@ import (
 
 const root = "../.."
 
-// required are the .env variables compose must refuse to start without.
-var required = []string{"POSTGRES_PASSWORD", "M9M_SECURITY_JWT_SECRET", "M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD"}
+// secretFiles are the secrets docker-compose.yml mounts, each created by
+// scripts/compose-secrets.sh, with the content a test gives them.
+var secretFiles = map[string]string{
+	"postgres_password":        "0123456789abcdef0123456789abcdef0123456789abcdef",
+	"jwt_secret":               "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4+/",
+	"bootstrap_admin_password": "Zm9vYmFyYmF6cXV4Zm9vYmFy",
+	"webhook_encryption_key":   "d2ViaG9vay1rZXktZm9yLXRlc3RzLTAxMjM0NTY3ODlhYmNkZWY=",
+}
 
 // envExample returns the variables of .env.example as written.
 func envExample(t *testing.T) map[string]string {
@@ -39,22 +46,10 @@ func envExample(t *testing.T) map[string]string {
 	return env
 }
 
-// filledEnv returns .env.example with its empty values filled in the way its
-// instructions say (openssl rand -hex 24 / -base64 48), as a user's .env would be.
+// filledEnv returns .env.example as a user's .env would be.
 func filledEnv(t *testing.T) map[string]string {
 	t.Helper()
-	env := envExample(t)
-	for k, v := range env {
-		if v != "" {
-			continue
-		}
-		if k == "POSTGRES_PASSWORD" {
-			env[k] = "0123456789abcdef0123456789abcdef0123456789abcdef"
-		} else {
-			env[k] = "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4+/"
-		}
-	}
-	return env
+	return envExample(t)
 }
 
 // loadProject loads docker-compose.yml with env as the interpolation environment.
@@ -99,7 +94,7 @@ func TestServicesAndHealthchecks(t *testing.T) {
 	t.Parallel()
 	p := project(t)
 	probes := map[string][]string{
-		"app":      {"wget", "http://127.0.0.1:8080/health"},
+		"app":      {"/m9m", "healthcheck"},
 		"postgres": {"pg_isready"},
 		"redis":    {"redis-cli", "ping"},
 	}
@@ -182,8 +177,10 @@ func TestAppEnvironmentIsRealConfig(t *testing.T) {
 		}
 	}
 
-	// The environment compose hands the container must be a valid m9m
-	// configuration on its own (no config file in the image).
+	// The environment compose hands the container, with the secrets mounted
+	// where it says, must be a valid m9m configuration on its own (no config
+	// file in the image).
+	environ = mountSecrets(t, app, environ)
 	cfg, err := config.Load("", environ)
 	if err != nil {
 		t.Fatalf("the app's compose environment is not a valid config:\n%v", err)
@@ -191,8 +188,20 @@ func TestAppEnvironmentIsRealConfig(t *testing.T) {
 	if !cfg.Security.JWT.Enabled || len(cfg.Security.JWT.Secret) < config.MinJWTSecretBytes {
 		t.Error("app runs without a JWT secret")
 	}
-	if !cfg.Security.BootstrapAdmin.Enabled() {
-		t.Error("app runs without a bootstrap admin")
+	if !cfg.Security.BootstrapAdmin.Enabled() || cfg.Security.BootstrapAdmin.Password != secretFiles["bootstrap_admin_password"] {
+		t.Error("app runs without the bootstrap admin of its secret")
+	}
+	if cfg.Database.Password != secretFiles["postgres_password"] {
+		t.Error("database.password is not the postgres_password secret")
+	}
+	if u, err := url.Parse(cfg.Database.URL); err != nil || u.User == nil {
+		t.Errorf("database.url %s does not parse or names no user", cfg.Redacted().Database.URL)
+	} else if _, has := u.User.Password(); has {
+		t.Error("database.url carries the password: it would show in docker inspect")
+	}
+	// The healthcheck reads the same configuration: no port or scheme of its own.
+	if hc := strings.Join(app.HealthCheck.Test, " "); strings.Contains(hc, "8080") || strings.Contains(hc, "http") {
+		t.Errorf("app healthcheck %q hard-codes an address; m9m healthcheck reads the config", hc)
 	}
 	if !strings.Contains(cfg.Database.URL, "@postgres:5432/m9m") {
 		t.Errorf("database.url %s does not point at the postgres service", cfg.Redacted().Database.URL)
@@ -208,21 +217,108 @@ func TestAppEnvironmentIsRealConfig(t *testing.T) {
 	}
 }
 
-func TestRequiredSecretsAreEnforced(t *testing.T) {
-	t.Parallel()
-	// .env.example as shipped (secrets empty) must not start.
-	if _, err := loadProject(t, envExample(t)); err == nil {
-		t.Error("docker-compose.yml loads with the empty secrets of .env.example")
-	}
-	for _, name := range required {
-		env := filledEnv(t)
-		if _, ok := env[name]; !ok {
-			t.Errorf(".env.example lacks %s", name)
+// mountSecrets writes each secret the app uses to a file, as compose would
+// mount it, and points the environment's /run/secrets paths at those files.
+func mountSecrets(t *testing.T, app types.ServiceConfig, environ []string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	paths := map[string]string{}
+	for _, s := range app.Secrets {
+		target := s.Target
+		if target == "" {
+			target = s.Source
 		}
-		delete(env, name)
-		_, err := loadProject(t, env)
-		if err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("without %s: got %v, want an error naming it", name, err)
+		if !filepath.IsAbs(target) {
+			target = "/run/secrets/" + target
+		}
+		content, ok := secretFiles[s.Source]
+		if !ok {
+			t.Fatalf("app uses secret %s, unknown to this test", s.Source)
+		}
+		f := filepath.Join(dir, s.Source)
+		if err := os.WriteFile(f, []byte(content+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		paths[target] = f
+	}
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, val, _ := strings.Cut(kv, "=")
+		if f, ok := paths[val]; ok {
+			val = f
+		} else if strings.HasPrefix(val, "/run/secrets/") {
+			t.Errorf("%s names %s, which no secret of the app mounts", name, val)
+		}
+		out = append(out, name+"="+val)
+	}
+	return out
+}
+
+// TestSecretsAreFilesNotEnvironment: every secret reaches the containers as
+// a compose secret file, never as an environment variable (`docker inspect`
+// shows those); the files come from ./secrets, which git and the image's
+// build context both ignore, and scripts/compose-secrets.sh creates them.
+func TestSecretsAreFilesNotEnvironment(t *testing.T) {
+	t.Parallel()
+	p := project(t)
+	script, err := os.ReadFile(filepath.Join(root, "scripts", "compose-secrets.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(root)
+	for name := range secretFiles {
+		s, ok := p.Secrets[name]
+		if !ok {
+			t.Errorf("secret %s is not declared", name)
+			continue
+		}
+		if s.File != filepath.Join(abs, "secrets", name) {
+			t.Errorf("secret %s comes from %q, want ./secrets/%s", name, s.File, name)
+		}
+		if !strings.Contains(string(script), "make_secret "+name+" ") {
+			t.Errorf("scripts/compose-secrets.sh does not create %s", name)
+		}
+	}
+	for _, f := range []string{".gitignore", ".dockerignore"} {
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(strings.Split(string(data), "\n"), func(l string) bool { return l == "secrets/" || l == "/secrets/" }) {
+			t.Errorf("%s does not exclude secrets/", f)
+		}
+	}
+	uses := map[string][]string{"app": {"postgres_password", "jwt_secret", "bootstrap_admin_password", "webhook_encryption_key"}, "postgres": {"postgres_password"}}
+	for svc, want := range uses {
+		var got []string
+		for _, s := range p.Services[svc].Secrets {
+			got = append(got, s.Source)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s uses secrets %v, want %v", svc, got, want)
+		}
+	}
+	if pg := p.Services["postgres"]; ptr(pg.Environment["POSTGRES_PASSWORD_FILE"]) != "/run/secrets/postgres_password" || pg.Environment["POSTGRES_PASSWORD"] != nil {
+		t.Errorf("postgres gets its password as %v / %v, want only POSTGRES_PASSWORD_FILE", pg.Environment["POSTGRES_PASSWORD"], ptr(pg.Environment["POSTGRES_PASSWORD_FILE"]))
+	}
+	// No value of the app's environment is a secret: each variable is set
+	// to a probe, and the probe must survive redaction.
+	for _, kv := range appEnviron(t, p.Services["app"]) {
+		name, val, _ := strings.Cut(kv, "=")
+		for _, secret := range secretFiles {
+			if strings.Contains(val, secret) {
+				t.Errorf("app environment %s carries a secret", name)
+			}
+		}
+		const probe = "probe-value-0123456789abcdef0123456789"
+		cfg, err := config.LoadFor("", []string{name + "=" + probe}, "none")
+		if err != nil {
+			continue // not a string key; values of other types are no secrets
+		}
+		if !strings.Contains(cfg.String(), probe) {
+			t.Errorf("app environment sets %s, a secret key: use its _file key and a compose secret", name)
 		}
 	}
 }
@@ -230,14 +326,15 @@ func TestRequiredSecretsAreEnforced(t *testing.T) {
 func TestEnvExample(t *testing.T) {
 	t.Parallel()
 	env := envExample(t)
-	for name, v := range env {
+	for name := range env {
 		if strings.HasPrefix(name, config.EnvPrefix) {
-			if _, ok := config.KeyForEnv(name); !ok {
+			key, ok := config.KeyForEnv(name)
+			if !ok {
 				t.Errorf(".env.example: %s starts with %s but is not a config key (m9m would refuse it)", name, config.EnvPrefix)
 			}
-		}
-		if slices.Contains(required, name) && v != "" {
-			t.Errorf(".env.example ships a value for the secret %s", name)
+			if strings.Contains(key, "password") || strings.Contains(key, "secret") {
+				t.Errorf(".env.example sets %s: secrets belong in ./secrets files", name)
+			}
 		}
 	}
 
@@ -256,8 +353,8 @@ func TestEnvExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(raw), "cp .env.example .env") || !strings.Contains(string(raw), "openssl rand -base64 48") {
-		t.Error(".env.example lacks the copy and secret-generation instructions")
+	if !strings.Contains(string(raw), "cp .env.example .env") || !strings.Contains(string(raw), "scripts/compose-secrets.sh") {
+		t.Error(".env.example lacks the copy and secret-creation instructions")
 	}
 }
 
@@ -340,7 +437,7 @@ func TestDockerfile(t *testing.T) {
 	}
 
 	if from := find(final, "FROM")[0]; !strings.HasPrefix(from, "alpine:") {
-		t.Errorf("final FROM %q, want alpine (busybox wget for the healthcheck)", from)
+		t.Errorf("final FROM %q, want alpine", from)
 	}
 	users := find(final, "USER")
 	if len(users) == 0 {
@@ -359,6 +456,9 @@ func TestDockerfile(t *testing.T) {
 	}
 	if got := find(final, "CMD"); len(got) != 1 || got[0] != `["serve"]` {
 		t.Errorf("CMD %q", got)
+	}
+	if hc := strings.Join(find(final, "HEALTHCHECK"), "\n"); !strings.Contains(hc, `CMD ["/m9m", "healthcheck"]`) {
+		t.Errorf("HEALTHCHECK %q, want CMD [\"/m9m\", \"healthcheck\"] (readiness, configured port and TLS)", hc)
 	}
 	if copies := strings.Join(find(final, "COPY"), "\n"); !strings.Contains(copies, "/out/m9m /m9m") {
 		t.Errorf("final stage does not copy the binary to /m9m: %q", copies)

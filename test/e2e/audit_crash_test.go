@@ -145,7 +145,7 @@ func TestAcknowledgedChangesSurviveSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("user create: %v %s", err, out)
 	}
-	adminID := strings.TrimSpace(out)
+	adminID := createdUserID(t, out)
 	s := crashStart(t, env, port)
 
 	var mu sync.Mutex

@@ -21,6 +21,8 @@ import (
 var azContractPublic = []string{
 	"GET /health",
 	"GET /ready",
+	"HEAD /health", // as GET without a body, for load balancers that probe with HEAD
+	"HEAD /ready",
 	"GET /api/v1/openapi.yaml",
 	"POST /api/v1/auth/login",
 	"POST /webhook/*",

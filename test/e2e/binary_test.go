@@ -257,6 +257,14 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	if strings.Contains(logs.String(), adminPassword) || strings.Contains(logs.String(), goodSecret) {
 		t.Fatalf("serve logged a secret")
 	}
+	// The last line says how many requests the drain waited for.
+	stopped := jsonLines(t, logs.String()).with("msg", "m9m stopped")
+	if len(stopped) != 1 {
+		t.Fatalf("%d 'm9m stopped' lines, want 1", len(stopped))
+	}
+	if d, _ := stopped[0]["drained_requests"].(float64); d < 1 || d > inFlight {
+		t.Fatalf("drained_requests = %v, want 1..%d (some requests were in flight at SIGTERM)", stopped[0]["drained_requests"], inFlight)
+	}
 }
 
 // TestServeSIGTERMClosesSilentConnections: a connection that never sent a

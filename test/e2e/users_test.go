@@ -309,9 +309,9 @@ func TestCLIUserCreate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("user create: %v\n%s", err, out)
 	}
-	id := strings.TrimSpace(out)
-	if len(id) != 32 || strings.Contains(out, pw) {
-		t.Fatalf("output = %q, want just the id", out)
+	id := createdUserID(t, out)
+	if strings.Contains(out, pw) {
+		t.Fatalf("output = %q shows the password", out)
 	}
 	var m struct {
 		User struct{ ID, Role string }

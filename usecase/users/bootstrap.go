@@ -26,6 +26,9 @@ func (s *Service) Bootstrap(ctx context.Context, username, password string) (boo
 	if n > 0 {
 		return false, nil
 	}
+	if password == "" {
+		return false, errors.New("bootstrap admin: security.bootstrap_admin.password is required while no user exists (it may be removed once the admin has been created)")
+	}
 	u, err := s.newUser(ctx, CreateInput{Username: username, Password: password, Role: string(user.RoleAdmin)})
 	if err != nil {
 		var details []string

@@ -78,18 +78,26 @@ type tokenServiceOut struct {
 // newTokenService builds the JWT service from security.jwt; each previous
 // secret is named by its derived kid (jwt.KIDFor), so rotation needs no
 // IDs. With JWT disabled there is no secret: every token is refused.
-func newTokenService(cfg config.JWTConfig, clock port.Clock) (tokenServiceOut, error) {
+//
+// It logs the key ids it signs and verifies with (one-way fingerprints,
+// never the secrets), so each phase of a rotation can be checked on every
+// instance: all verify the new kid, then all sign with it, then the old kid
+// is gone.
+func newTokenService(cfg config.JWTConfig, clock port.Clock, log *zap.Logger) (tokenServiceOut, error) {
 	if !cfg.Enabled {
 		return tokenServiceOut{Issuer: disabledTokens{}, Verifier: disabledTokens{}}, nil
 	}
 	prev := make([]jwt.Secret, 0, len(cfg.PreviousSecrets))
+	verify := []string{jwt.KIDFor([]byte(cfg.Secret))}
 	for _, s := range cfg.PreviousSecrets {
 		prev = append(prev, jwt.Secret{KID: jwt.KIDFor([]byte(s)), Key: []byte(s)})
+		verify = append(verify, jwt.KIDFor([]byte(s)))
 	}
 	svc, err := jwt.New(jwt.Config{Current: jwt.Secret{Key: []byte(cfg.Secret)}, Previous: prev, Leeway: cfg.Leeway}, clock)
 	if err != nil {
 		return tokenServiceOut{}, fmt.Errorf("security.jwt: %w", err)
 	}
+	log.Info("jwt keys", zap.String("sign_kid", verify[0]), zap.Strings("verify_kids", verify))
 	return tokenServiceOut{Issuer: svc, Verifier: svc}, nil
 }
 
