@@ -114,6 +114,13 @@ func (d *Denylist) Rebuild(ctx context.Context, record port.RevocationRecord) er
 			}
 			continue
 		}
+		// Check again under the lock: an instance that saw the cache cold
+		// just before another finished its rebuild (and let go of the lock)
+		// must not read the whole record a second time.
+		if err := d.Ready(ctx); !errors.Is(err, port.ErrDenylistCold) {
+			_ = lockScript.Run(context.WithoutCancel(ctx), d.client, []string{d.lockKey()}, id, "0").Err()
+			return err
+		}
 		done, err := d.fill(ctx, id, record)
 		if err != nil {
 			// Let another instance (or our next attempt) start at once.
