@@ -18,7 +18,8 @@ import (
 //   - nil → nil; a *domain.Error passes through (an Update closure's own).
 //   - sql.ErrNoRows → domain.ErrNotFound.
 //   - a UNIQUE or PRIMARY KEY violation → domain.ErrConflict; a FOREIGN KEY
-//     violation → domain.ErrConflict too, as on Postgres.
+//     violation → domain.ErrConflict too, as on Postgres, and so is a
+//     trigger's RAISE(ABORT) (a user who owns workflows, migration 00010).
 //   - the file busy or locked past the busy timeout, full, unreadable, not
 //     openable, read-only, or a cancelled or timed-out context →
 //     domain.Unavailable: 503, worth retrying, never 401 — so SQLITE_BUSY
@@ -39,6 +40,8 @@ func translate(err error) error {
 	if errors.As(err, &se) {
 		switch code := se.Code(); {
 		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE, code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return domain.ErrConflict.Wrap(err)
+		case code == sqlite3.SQLITE_CONSTRAINT_TRIGGER: // a trigger's RAISE(ABORT): a user who owns workflows
 			return domain.ErrConflict.Wrap(err)
 		case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return domain.ErrConflict.WithMessage("Resource is referenced by or refers to another resource").Wrap(err)

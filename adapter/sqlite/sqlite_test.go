@@ -87,3 +87,14 @@ func TestRevocationRecord(t *testing.T) {
 		return sqlite.NewRevocationRecord(db), func() port.RevocationRecord { return sqlite.NewRevocationRecord(db) }
 	})
 }
+
+func TestUserRemover(t *testing.T) {
+	db := testenv.SQLite(t)
+	porttest.UserRemover(t, func(*testing.T) porttest.UserRemoverStores {
+		w := sqlite.NewWorkflowStore(db)
+		return porttest.UserRemoverStores{
+			Remover: sqlite.NewUserRemover(db), Users: sqlite.NewUserStore(db),
+			Workflows: w, Lister: w, Executions: sqlite.NewExecutionStore(db), Audit: sqlite.NewAuditStore(db),
+		}
+	})
+}

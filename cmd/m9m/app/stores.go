@@ -51,6 +51,7 @@ var sharedStores = fx.Options(
 	fx.Provide(
 		fx.Annotate(pgadapter.NewUserStore, fx.As(new(port.UserStore)), fx.As(new(port.UserLister))),
 		fx.Annotate(pgadapter.NewSessionStore, fx.As(new(port.SessionStore)), fx.As(new(port.SessionEnder))),
+		fx.Annotate(pgadapter.NewUserRemover, fx.As(new(port.UserRemover))),
 		fx.Annotate(pgadapter.NewAPIKeyStore, fx.As(new(port.APIKeyStore)), fx.As(new(port.APIKeyAuthStore))),
 		fx.Annotate(pgadapter.NewAuditStore, fx.As(new(port.AuditStore))),
 		fx.Annotate(pgadapter.NewWorkflowStore, fx.As(new(port.WorkflowStore)), fx.As(new(port.WorkflowLister))),
@@ -60,6 +61,7 @@ var sharedStores = fx.Options(
 		newRequestGate,
 		newReplayGuard,
 		sharedReadiness,
+		postgresFailures,
 		PostgresRetention,
 		func(*sqlx.DB) storesReady { return storesReady{} },
 	),
@@ -77,6 +79,7 @@ var embeddedStores = fx.Options(
 	fx.Provide(
 		fx.Annotate(sqliteadapter.NewUserStore, fx.As(new(port.UserStore)), fx.As(new(port.UserLister))),
 		fx.Annotate(sqliteadapter.NewSessionStore, fx.As(new(port.SessionStore)), fx.As(new(port.SessionEnder))),
+		fx.Annotate(sqliteadapter.NewUserRemover, fx.As(new(port.UserRemover))),
 		fx.Annotate(sqliteadapter.NewAPIKeyStore, fx.As(new(port.APIKeyStore)), fx.As(new(port.APIKeyAuthStore))),
 		fx.Annotate(sqliteadapter.NewAuditStore, fx.As(new(port.AuditStore))),
 		fx.Annotate(sqliteadapter.NewWorkflowStore, fx.As(new(port.WorkflowStore)), fx.As(new(port.WorkflowLister))),
