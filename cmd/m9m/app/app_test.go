@@ -53,6 +53,7 @@ func TestPostgresFailuresAreCountedAsDependencyErrors(t *testing.T) {
 	cfg := config.Default()
 	cfg.Security.JWT.Secret = "0123456789abcdef0123456789abcdef"
 	cfg.Database.URL = "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"
+	cfg.Redis.URL = "redis://127.0.0.1:1/0" // the multi-instance mode needs one; never reached
 	cfg.Monitoring.Metrics.Enabled = true
 	cfg.Monitoring.Metrics.Listen = "127.0.0.1:0"
 	var m *metrics.Metrics

@@ -21,11 +21,11 @@ import (
 // spends the caller's budget in one gate script. With rate limiting off
 // there is no gate and it checks the denylist alone (still one round trip).
 //
-// It also loads every Redis script at start, so that the first request
-// after start costs one round trip too, not two (see redis.LoadScripts).
+// In the multi-instance mode every Redis script is also loaded at start
+// (loadRedisScripts, in sharedStores), so that the first request after
+// start costs one round trip too, not two (see redis.LoadScripts).
 var GateModule = fx.Options(
 	fx.Decorate(countGate),
-	fx.Invoke(loadRedisScripts),
 )
 
 // loadRedisScripts loads the Redis adapters' scripts when the app starts,

@@ -48,6 +48,7 @@ var sharedStores = fx.Options(
 	postgres.Module,
 	redis.Module,
 	RevocationModule,
+	fx.Invoke(loadRedisScripts),
 	fx.Provide(
 		fx.Annotate(pgadapter.NewUserStore, fx.As(new(port.UserStore)), fx.As(new(port.UserLister))),
 		fx.Annotate(pgadapter.NewSessionStore, fx.As(new(port.SessionStore)), fx.As(new(port.SessionEnder))),
