@@ -35,6 +35,7 @@ func cachedScripts(t *testing.T, c goredis.UniversalClient) int {
 // throttle runs a script) adds none, because it found its script loaded.
 func TestRedisScriptsAreLoadedAtStart(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "Redis scripts; the embedded mode has no Redis")
 	srv := testenv.StartRedisServer(t)
 	probe := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { _ = probe.Close() })
@@ -67,6 +68,7 @@ func clusterRedis(addrs []string) harness.Option {
 // shared by both instances, spent in the gate's one script.
 func TestRedisCluster(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "Redis Cluster; the embedded mode has no Redis")
 	addrs := testenv.StartRedisCluster(t, 3)
 	a := harness.Start(t, clusterRedis(addrs))
 	b := harness.Start(t, harness.SharedWith(a))
