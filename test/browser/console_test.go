@@ -1,6 +1,7 @@
 package browser_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -247,7 +248,8 @@ func TestConsoleInChromium(t *testing.T) {
 	b.waitJS(`document.querySelectorAll('[data-testid="user-row"]').length >= 2`)
 	rows := b.count(`[data-testid="user-row"]`)
 	// Create a user, then disable them: they can no longer log in.
-	const newUser, newUserPW = "carol-from-console", "carol-passphrase-1"
+	// A fresh name per run: the package's database outlives one run under -count.
+	newUser, newUserPW := fmt.Sprintf("carol-%d", time.Now().UnixNano()), "carol-passphrase-1"
 	b.do(chromedp.SendKeys(chromedp.ID("user-username"), newUser), chromedp.SendKeys(chromedp.ID("user-password"), newUserPW))
 	b.do(chromedp.Click(chromedp.CSS(`#view form button[type="submit"]`)))
 	b.waitRows("user-row", rows+1)
