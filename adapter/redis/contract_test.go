@@ -27,7 +27,7 @@ func TestRequestGateContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		return porttest.RequestGates{
-			Gate: g, Denylist: redis.NewDenylist(rdb, prefix, clock), Limiter: newLimiter(t, rdb, prefix, perMinute, burst),
+			Gate: g, Denylist: readyDenylist(t, rdb, prefix, clock), Limiter: newLimiter(t, rdb, prefix, perMinute, burst),
 		}
 	})
 }
