@@ -3,9 +3,12 @@ package app
 import "github.com/m9m/auth/infra/config"
 
 // StorageMode names where the service keeps its state, as the start-up log
-// line reports it. Today it is always Postgres (users, keys, audit, ...) plus
-// Redis (revocations, rate budgets, throttles); another mode extends this.
-func StorageMode(*config.Config) string {
+// line reports it: "embedded" (one SQLite file, in-process revocations and
+// budgets) or "postgres+redis" (the multi-instance mode).
+func StorageMode(cfg *config.Config) string {
+	if cfg.Database.Embedded() {
+		return "embedded"
+	}
 	return "postgres+redis"
 }
 
