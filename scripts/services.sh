@@ -96,5 +96,12 @@ install_chromium() {
 
 pg_ok || start_postgres
 redis_ok || start_redis
+# Tests that restart Redis or build a Redis Cluster start redis-server
+# processes of their own and call redis-cli, even when the shared Redis
+# runs in Docker.
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+  say "redis-server/redis-cli missing (tests start their own servers); installing them with apt-get"
+  apt_install redis-server || say "cannot install redis-server; the Redis restart and Cluster tests will fail saying so"
+fi
 chromium_ok || install_chromium
 say "Postgres ($PGHOST:$PGPORT) and Redis (127.0.0.1:$REDIS_PORT) are up"

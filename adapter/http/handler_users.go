@@ -154,10 +154,39 @@ func (h *usersHandlers) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.svc.Delete(c.Request().Context(), p, ClientOf(c), id); err != nil {
+	in, err := usersDeleteInput(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.Delete(c.Request().Context(), p, ClientOf(c), id, in); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// usersDeleteInput reads ?transferTo={userId} and ?deleteWorkflows=true|false.
+// A parameter that is present must carry a value: an empty transferTo or a
+// deleteWorkflows other than true or false is a 400 naming it, never taken
+// for "not given".
+func usersDeleteInput(c echo.Context) (users.DeleteInput, error) {
+	q := c.QueryParams()
+	var in users.DeleteInput
+	if q.Has("transferTo") {
+		in.TransferTo = q.Get("transferTo")
+		if in.TransferTo == "" || len(q["transferTo"]) > 1 {
+			return in, domain.InvalidField("transferTo", "must be one user id")
+		}
+	}
+	if q.Has("deleteWorkflows") {
+		switch v := q["deleteWorkflows"]; {
+		case len(v) == 1 && v[0] == "true":
+			in.DeleteWorkflows = true
+		case len(v) == 1 && v[0] == "false":
+		default:
+			return in, domain.InvalidField("deleteWorkflows", "must be true or false")
+		}
+	}
+	return in, nil
 }
 
 type usersRevokedBody struct {

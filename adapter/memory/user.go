@@ -24,6 +24,10 @@ type UserStore struct {
 
 	mu    sync.Mutex
 	users map[string]user.User
+	// workflows, once a UserRemover links it, plays the foreign key from
+	// workflows to users: a user who owns workflows cannot be deleted.
+	// Lock order: UserStore.mu before WorkflowStore.mu.
+	workflows *WorkflowStore
 }
 
 var (
@@ -149,6 +153,9 @@ func (s *UserStore) Delete(ctx context.Context, id string, events ...audit.Event
 	defer s.mu.Unlock()
 	if _, ok := s.users[id]; !ok {
 		return domain.ErrNotFound
+	}
+	if s.workflows != nil && s.workflows.ownedBy(id) > 0 {
+		return domain.ErrConflict.WithMessage("Resource is referenced by or refers to another resource")
 	}
 	if err := s.appendLocked(ctx, events); err != nil {
 		return err

@@ -24,6 +24,9 @@ type WorkflowStore struct {
 	workflows  map[string]workflow.Workflow
 	executions map[string][]workflow.Execution // workflow ID → deliveries
 	execIDs    map[string]bool                 // every stored execution ID
+	// owners, once a UserRemover links it, plays the foreign key from
+	// workflows to users: a workflow's owner must exist.
+	owners *UserStore
 }
 
 var (
@@ -77,6 +80,13 @@ func (s *WorkflowStore) pathTakenLocked(path, id string) bool {
 func (s *WorkflowStore) Create(ctx context.Context, wf *workflow.Workflow, events ...audit.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.owners != nil {
+		s.owners.mu.Lock() // lock order: users before workflows
+		defer s.owners.mu.Unlock()
+		if _, ok := s.owners.users[wf.OwnerID]; !ok {
+			return domain.ErrConflict.WithMessage("Resource is referenced by or refers to another resource")
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -165,12 +175,18 @@ func (s *WorkflowStore) Delete(ctx context.Context, id string, events ...audit.E
 	if err := s.appendLocked(ctx, events); err != nil {
 		return err
 	}
+	s.deleteLocked(id)
+	return nil
+}
+
+// deleteLocked removes the workflow id and its executions, as the
+// executions' foreign key cascades. The caller holds s.mu.
+func (s *WorkflowStore) deleteLocked(id string) {
 	delete(s.workflows, id)
 	for _, e := range s.executions[id] {
 		delete(s.execIDs, e.ID)
 	}
 	delete(s.executions, id)
-	return nil
 }
 
 // List pages through workflows ordered by (CreatedAt, ID).

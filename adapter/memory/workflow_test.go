@@ -21,6 +21,17 @@ func TestWorkflowStore(t *testing.T) {
 	})
 }
 
+func TestUserRemover(t *testing.T) {
+	porttest.UserRemover(t, func(*testing.T) porttest.UserRemoverStores {
+		users, w, trail := memory.NewUserStore(), memory.NewWorkflowStore(), memory.NewAuditStore()
+		users.AttachAudit(trail)
+		return porttest.UserRemoverStores{
+			Remover: memory.NewUserRemover(users, w), Users: users,
+			Workflows: w, Lister: w, Executions: w.Executions(), Audit: trail,
+		}
+	})
+}
+
 func TestReplayGuard(t *testing.T) {
 	porttest.WebhookReplayGuard(t, func(_ *testing.T, clock *memory.Clock) port.WebhookReplayGuard {
 		return memory.NewReplayGuard(clock)

@@ -51,6 +51,18 @@ func (s CountingUserStore) Delete(ctx context.Context, id string, events ...audi
 	return s.Metrics.durable(events, s.UserStore.Delete(ctx, id, events...))
 }
 
+// CountingUserRemover counts the audited removals of a port.UserRemover.
+type CountingUserRemover struct {
+	port.UserRemover
+	Metrics *Metrics
+}
+
+// Remove removes and counts.
+func (r CountingUserRemover) Remove(ctx context.Context, rm port.UserRemoval) (int, error) {
+	n, err := r.UserRemover.Remove(ctx, rm)
+	return n, r.Metrics.durable(rm.Events, err)
+}
+
 // CountingSessionStore counts the audited writes of a port.SessionStore.
 type CountingSessionStore struct {
 	port.SessionStore

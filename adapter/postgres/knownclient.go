@@ -12,7 +12,7 @@ import (
 
 // KnownClientSource is the Postgres port.KnownClientSource: the sessions
 // joined to their users, read in keyset pages over (created_at, id), which
-// sessions_created_at_idx serves (migration 00009).
+// sessions_created_at_idx serves (migration 00010).
 type KnownClientSource struct {
 	db *sqlx.DB
 }

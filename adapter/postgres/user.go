@@ -155,8 +155,9 @@ func (s *UserStore) Update(ctx context.Context, id string, fn func(*user.User) e
 	return &u, nil
 }
 
-// Delete removes the user with id; the user's sessions go with it (ON
-// DELETE CASCADE).
+// Delete removes the user with id; the user's sessions and API keys go
+// with it (ON DELETE CASCADE). A user who owns workflows is refused by the
+// foreign key (ErrConflict): UserRemover decides what becomes of them.
 func (s *UserStore) Delete(ctx context.Context, id string, events ...audit.Event) error {
 	return audited(ctx, s.db, events, func(q sqlx.ExtContext) error {
 		return deleteByID(ctx, q, "users", id)

@@ -36,7 +36,21 @@ func TestWorkflowStore(t *testing.T) {
 	})
 }
 
-func TestDeletingAUserDeletesItsWorkflowsAndExecutions(t *testing.T) {
+func TestUserRemover(t *testing.T) {
+	db := testenv.DB(t)
+	porttest.UserRemover(t, func(*testing.T) porttest.UserRemoverStores {
+		w := postgres.NewWorkflowStore(db)
+		return porttest.UserRemoverStores{
+			Remover: postgres.NewUserRemover(db), Users: postgres.NewUserStore(db),
+			Workflows: w, Lister: w, Executions: postgres.NewExecutionStore(db), Audit: postgres.NewAuditStore(db),
+		}
+	})
+}
+
+// TestTheDatabaseRefusesToCascadeFromUsersToWorkflows proves the foreign
+// key itself (migration 00009), not only the stores: a plain DELETE of a
+// user who owns a workflow fails and leaves the workflow and its delivery.
+func TestTheDatabaseRefusesToCascadeFromUsersToWorkflows(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	users, wfs, execs := postgres.NewUserStore(db), postgres.NewWorkflowStore(db), postgres.NewExecutionStore(db)
@@ -45,7 +59,7 @@ func TestDeletingAUserDeletesItsWorkflowsAndExecutions(t *testing.T) {
 		t.Fatal(err)
 	}
 	wf := storableWorkflow(u.ID, `[]`)
-	wf.Webhook = &workflow.Webhook{Path: "cascade/" + domain.NewID(), Auth: workflow.WebhookAuth{Type: workflow.AuthNone}}
+	wf.Webhook = &workflow.Webhook{Path: "restrict/" + domain.NewID(), Auth: workflow.WebhookAuth{Type: workflow.AuthNone}}
 	if err := wfs.Create(ctx, wf); err != nil {
 		t.Fatal(err)
 	}
@@ -53,15 +67,26 @@ func TestDeletingAUserDeletesItsWorkflowsAndExecutions(t *testing.T) {
 	if err := execs.Create(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	if err := users.Delete(ctx, u.ID); err != nil {
-		t.Fatal(err)
+	_, err := db.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, u.ID)
+	if err == nil || !strings.Contains(err.Error(), "workflows_owner_id_fkey") {
+		t.Fatalf("raw DELETE of an owner = %v, want a foreign key violation of workflows_owner_id_fkey", err)
 	}
-	if _, err := wfs.Get(ctx, wf.ID); !errors.Is(err, domain.ErrNotFound) {
-		t.Fatalf("workflow of a deleted user: Get = %v, want ErrNotFound", err)
+	if err := users.Delete(ctx, u.ID); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("UserStore.Delete of an owner = %v, want ErrConflict", err)
 	}
 	var n int
+	if err := db.GetContext(ctx, &n, `SELECT count(*) FROM executions WHERE workflow_id = $1`, wf.ID); err != nil || n != 1 {
+		t.Fatalf("executions of the owner's workflow: %d (%v), want 1", n, err)
+	}
+	// Workflows still take their deliveries with them.
+	if err := wfs.Delete(ctx, wf.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := db.GetContext(ctx, &n, `SELECT count(*) FROM executions WHERE workflow_id = $1`, wf.ID); err != nil || n != 0 {
-		t.Fatalf("executions of a deleted user's workflow: %d (%v), want 0", n, err)
+		t.Fatalf("executions of a deleted workflow: %d (%v), want 0", n, err)
+	}
+	if err := users.Delete(ctx, u.ID); err != nil {
+		t.Fatalf("delete once the workflow is gone: %v", err)
 	}
 }
 

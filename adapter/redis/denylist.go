@@ -134,7 +134,7 @@ func (d *Denylist) judge(c session.Claims, keys []string, vals []any) error {
 // denyScript sets each KEYS[i] to the until ARGV[2i-1] with TTL ARGV[2i]
 // unless it already holds a later until. A denial passes one key; the
 // rebuild passes a batch.
-var denyScript = goredis.NewScript(`
+var denyScript = newScript(`
 for i, key in ipairs(KEYS) do
   local cur = tonumber(redis.call('GET', key))
   if cur == nil or tonumber(ARGV[2 * i - 1]) > cur then
@@ -173,7 +173,7 @@ func (d *Denylist) deny(ctx context.Context, key string, until time.Time) error 
 // with a TTL to that until from now (ARGV[1], ms). Numbers are kept as the
 // strings they arrived as, so Lua never prints a large number in exponent
 // notation. A denial passes one key; the rebuild passes a batch.
-var nbfScript = goredis.NewScript(`
+var nbfScript = newScript(`
 local now = tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
   local nb, untilMs = ARGV[2 * i], ARGV[2 * i + 1]
@@ -216,7 +216,7 @@ func (d *Denylist) DenyUserBefore(ctx context.Context, userID string, notBefore,
 // {3, ""} when there is no epoch (the copy is incomplete: claim nothing).
 // Being one script, the read and the SET NX cannot interleave with another
 // caller's.
-var claimScript = goredis.NewScript(`
+var claimScript = newScript(`
 if redis.call('EXISTS', KEYS[3]) == 0 then return {3, ''} end
 local now = tonumber(ARGV[1])
 local c = redis.call('GET', KEYS[1])

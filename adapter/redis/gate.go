@@ -46,7 +46,7 @@ func NewGate(client goredis.UniversalClient, prefix string, clock port.Clock, pe
 // mirrors Denylist.judge to decide whether to spend (a value it cannot read
 // counts as a denial: spend nothing; so does a missing epoch) and returns
 // the four entries, then, when it spent, the GCRA result.
-var gateScript = goredis.NewScript(gcraLua + `
+var gateScript = newScript(gcraLua + `
 local now, iat = tonumber(ARGV[1]), tonumber(ARGV[2])
 local v = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 local function open()

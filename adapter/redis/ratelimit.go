@@ -95,7 +95,7 @@ end
 `
 
 // rateScript: KEYS[1] the budget; ARGV T, τ (µs).
-var rateScript = goredis.NewScript(gcraLua + `
+var rateScript = newScript(gcraLua + `
 return gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
 `)
 

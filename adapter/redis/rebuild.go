@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/m9m/auth/domain"
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/port"
@@ -44,7 +42,7 @@ local run = type(info) == 'string' and string.match(info, 'run_id:(%w+)') or nil
 // snapshot (RDB/AOF) or through a failover: the data with it may lack what
 // was written after the snapshot, or was not replicated yet. Such an epoch
 // is deleted, so every instance fails closed and the cache is rebuilt.
-var readyScript = goredis.NewScript(runIDLua + `
+var readyScript = newScript(runIDLua + `
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 if run and string.sub(v, -#run - 1) ~= ':' .. run then
@@ -75,7 +73,7 @@ func (d *Denylist) Invalidate(ctx context.Context) error {
 // lockScript extends the rebuild lock (KEYS[1]) by ARGV[2] ms, or with
 // ARGV[2] = 0 releases it, if it still holds our id ARGV[1]; 0 when it does
 // not (it expired, or Redis lost its memory again and the lock with it).
-var lockScript = goredis.NewScript(`
+var lockScript = newScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == '0' then redis.call('DEL', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 1
@@ -86,7 +84,7 @@ return 1
 // our id (ARGV[1]). Were the lock gone, Redis lost its memory during the
 // rebuild, and an epoch written now would vouch for a copy missing what was
 // written before that loss.
-var finishScript = goredis.NewScript(runIDLua + `
+var finishScript = newScript(runIDLua + `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2] .. ':' .. (run or 'unknown'))
 redis.call('DEL', KEYS[1])
@@ -116,9 +114,9 @@ func (d *Denylist) Rebuild(ctx context.Context, record port.RevocationRecord) er
 			}
 			continue
 		}
-		// Another instance may have finished between our Ready and taking
-		// the lock: then the copy is complete, and rebuilding it again would
-		// only repeat the work (and OnRebuilt).
+		// Check again under the lock: an instance that saw the cache cold
+		// just before another finished its rebuild (and let go of the lock)
+		// must not read the whole record a second time.
 		if err := d.Ready(ctx); !errors.Is(err, port.ErrDenylistCold) {
 			_ = lockScript.Run(context.WithoutCancel(ctx), d.client, []string{d.lockKey()}, id, "0").Err()
 			return err

@@ -37,7 +37,7 @@ func NewReplayGuard(client goredis.UniversalClient, prefix string, clock port.Cl
 // seenScript returns 1 when KEYS[1] holds an until (ms) later than now
 // (ARGV[1]); otherwise it stores ARGV[2] with a TTL of ARGV[3] ms and
 // returns 0.
-var seenScript = goredis.NewScript(`
+var seenScript = newScript(`
 local cur = tonumber(redis.call('GET', KEYS[1]))
 if cur ~= nil and cur > tonumber(ARGV[1]) then
   return 1

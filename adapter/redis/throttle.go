@@ -80,7 +80,7 @@ const (
 // returns {counted, n1, s1, n2, s2, n3, s3, known}: n and start for each
 // counter (0 and now for one without a live window) after counting, and
 // known (0/1) judged only when the username counter is over its limit.
-var countScript = goredis.NewScript(`
+var countScript = newScript(`
 local now, w, mode = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local limits = {tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])}
 local since = tonumber(ARGV[7])
@@ -192,7 +192,7 @@ func (l *LoginThrottle) over(n, start int64, limit int, now int64) time.Duration
 // above ARGV[3] (now - TTL) and all but the newest ARGV[4], which expires
 // ARGV[5] ms from now. With ARGV[1] = 0 (Release) it only takes one unit
 // back from each of the three counters. No count goes below zero.
-var forgiveScript = goredis.NewScript(`
+var forgiveScript = newScript(`
 local forgive = ARGV[1] == '1'
 for i = 1, 3 do
   if forgive and i == 1 then

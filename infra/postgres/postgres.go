@@ -4,6 +4,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,7 +12,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq" // Postgres driver
+	"github.com/lib/pq"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -21,11 +22,22 @@ import (
 
 // Open returns a configured pool. It does not connect; callers ping.
 func Open(db config.DatabaseConfig, pool config.ConnectionPoolConfig) (*sqlx.DB, error) {
-	conn, err := sqlx.Open("postgres", withPassword(db.URL, db.Password))
+	return OpenObserved(db, pool, nil)
+}
+
+// OnFailure is told of every failed Postgres call that means the database
+// cannot serve us (see pgadapter.ObserveFailures); the service counts them
+// as m9m_dependency_errors_total{dependency="postgres"}.
+type OnFailure func()
+
+// OpenObserved is Open with onFailure (nil for none) told of every failure.
+func OpenObserved(db config.DatabaseConfig, pool config.ConnectionPoolConfig, onFailure OnFailure) (*sqlx.DB, error) {
+	connector, err := pq.NewConnector(withPassword(db.URL, db.Password))
 	if err != nil {
 		// lib/pq's parse errors can echo the DSN; keep it out of the message.
 		return nil, fmt.Errorf("database.url: invalid Postgres URL")
 	}
+	conn := sqlx.NewDb(sql.OpenDB(pgadapter.ObserveFailures(connector, onFailure)), "postgres")
 	conn.SetMaxOpenConns(pool.MaxOpen)
 	conn.SetMaxIdleConns(pool.MaxIdle)
 	conn.SetConnMaxLifetime(pool.MaxLifetime)
@@ -102,11 +114,12 @@ type Params struct {
 	Database  config.DatabaseConfig
 	Pool      config.ConnectionPoolConfig
 	Log       *zap.Logger
+	OnFailure OnFailure `optional:"true"`
 }
 
 // New opens the pool, migrates on start when configured, and closes on stop.
 func New(p Params) (*sqlx.DB, error) {
-	db, err := Open(p.Database, p.Pool)
+	db, err := OpenObserved(p.Database, p.Pool, p.OnFailure)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -106,6 +107,19 @@ type tab struct {
 
 	mu       sync.Mutex
 	messages []chromedp.ConsoleMessage
+	// expected are answers a test provoked on purpose, as "status of N"
+	// and the URL they came from: the browser notes them as errors.
+	expected []expectedAnswer
+}
+
+type expectedAnswer struct{ status, url string }
+
+// expectAnswer tells problems that the browser's note of status from url
+// is the test's doing, not the console's.
+func (b *tab) expectAnswer(status int, url string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.expected = append(b.expected, expectedAnswer{fmt.Sprintf("status of %d", status), url})
 }
 
 // newTab opens a tab (in its own cookie jar when isolated) that records
@@ -286,6 +300,9 @@ func (b *tab) problems() []string {
 		}
 		if strings.Contains(m.Text, "status of 401") {
 			continue // the console asking who is signed in before sign-in
+		}
+		if slices.ContainsFunc(b.expected, func(e expectedAnswer) bool { return strings.Contains(m.Text, e.status) && m.URL == e.url }) {
+			continue
 		}
 		out = append(out, fmt.Sprintf("%s: %s (%s)", m.Type, m.Text, m.URL))
 	}

@@ -1,6 +1,7 @@
 package browser_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -247,7 +248,8 @@ func TestConsoleInChromium(t *testing.T) {
 	b.waitJS(`document.querySelectorAll('[data-testid="user-row"]').length >= 2`)
 	rows := b.count(`[data-testid="user-row"]`)
 	// Create a user, then disable them: they can no longer log in.
-	const newUser, newUserPW = "carol-from-console", "carol-passphrase-1"
+	// A fresh name per run: the package's database outlives one run under -count.
+	newUser, newUserPW := fmt.Sprintf("carol-%d", time.Now().UnixNano()), "carol-passphrase-1"
 	b.do(chromedp.SendKeys(chromedp.ID("user-username"), newUser), chromedp.SendKeys(chromedp.ID("user-password"), newUserPW))
 	b.do(chromedp.Click(chromedp.CSS(`#view form button[type="submit"]`)))
 	b.waitRows("user-row", rows+1)
@@ -259,6 +261,39 @@ func TestConsoleInChromium(t *testing.T) {
 	if r := s.DoRaw(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/login", Body: map[string]string{"username": newUser, "password": newUserPW}}); r.Status != http.StatusUnauthorized {
 		t.Fatalf("login of the user disabled in the console: %d, want 401", r.Status)
 	}
+	// Deleting a user who owns workflows (issue 18): refused with the count
+	// until the admin chooses; transferring moves the workflow to the heir.
+	admin = s.AdminToken(t)
+	leaverID, leaverName, leaverPW := s.CreateUser(t, admin, "editor")
+	heirID, heirName, _ := s.CreateUser(t, admin, "editor")
+	if r := s.Do(t, harness.Req{
+		Method: http.MethodPost, Path: "/api/v1/workflows", Bearer: s.Login(t, leaverName, leaverPW),
+		Body: map[string]any{"name": "team automation"},
+	}); r.Status != http.StatusCreated {
+		t.Fatalf("workflow of the user to delete: %d %s", r.Status, r.Body)
+	}
+	b.click("nav-keys") // leave and come back: the users page lists the new users
+	b.click("nav-users")
+	leaverRow := `[data-testid="user-row"][data-id="` + leaverID + `"]`
+	b.waitJS(`!!document.querySelector('` + leaverRow + `') && !!document.querySelector('[data-testid="user-row"][data-id="` + heirID + `"]')`)
+	b.do(chromedp.Click(chromedp.CSS(leaverRow + ` [data-testid="user-delete"]`)))
+	b.expectAnswer(http.StatusConflict, s.URL+"/api/v1/users/"+leaverID)
+	b.do(chromedp.Click(chromedp.CSS(leaverRow + ` [data-testid="user-delete-confirm"]`)))
+	b.waitJS(`(document.querySelector('[data-testid="error"]')?.textContent || "").includes("1 workflow")`)
+	if r := s.Do(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/users/" + leaverID, Bearer: admin}); r.Status != http.StatusOK {
+		t.Fatalf("the refused deletion deleted the user: %d", r.Status)
+	}
+	b.do(chromedp.SetValue(chromedp.CSS(leaverRow+` [data-testid="user-delete-workflows"]`), "transfer:"+heirID))
+	if opts := evalJS[string](b, `[...document.querySelectorAll('`+leaverRow+` [data-testid="user-delete-workflows"] option')].map((o) => o.textContent).join("|")`); !strings.Contains(opts, heirName) {
+		t.Fatalf("transfer targets offered: %q, want %s among them", opts, heirName)
+	}
+	b.do(chromedp.Click(chromedp.CSS(leaverRow + ` [data-testid="user-delete-confirm"]`)))
+	b.waitJS(`!document.querySelector('` + leaverRow + `')`)
+	r := s.Do(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/workflows", Bearer: admin})
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), heirID) || strings.Contains(string(r.Body), leaverID) {
+		t.Fatalf("after the transfer the workflows list is %d %s, want the workflow owned by %s", r.Status, r.Body, heirID)
+	}
+
 	// The audit log, filtered by action.
 	b.click("nav-audit")
 	b.waitJS(`document.querySelectorAll('[data-testid="audit-row"]').length >= 1`)
@@ -307,7 +342,9 @@ func TestConsoleRefreshesBeforeExpiry(t *testing.T) {
 		t.Fatalf("the console did not refresh its cookie within 6s of 4s tokens: %+v", now)
 	}
 	b.click("nav-sessions")
-	b.waitRows("session-row", 1)
+	// This browser's session is listed as the current one (the admin may
+	// have other sessions: the package's tests share one database).
+	b.waitJS(`!!document.querySelector('[data-testid="session-row"][data-current="true"]')`)
 	if b.visible("signin") {
 		t.Fatal("signed out although the console refreshes")
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/m9m/auth/domain"
+	"github.com/m9m/auth/test/testenv"
 )
 
 // Helpers of the crash test are prefixed "crash".
@@ -131,7 +132,7 @@ func crashSID(t *testing.T, token string) string {
 // target and outcome, and the changes that failed have none.
 func TestAcknowledgedChangesSurviveSIGKILL(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	env := serveEnv(t, port,
 		"M9M_PERFORMANCE_RATE_LIMIT_ENABLED=false",
 		"M9M_AUDIT_FLUSH_INTERVAL=1h",

@@ -147,15 +147,8 @@ func TestMigrateUpAndStatus(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort is testenv.FreePort, for the binary tests' listeners.
+func freePort(t *testing.T) int { return testenv.FreePort(t) }
 
 // serveEnv is the environment of `m9m serve` on 127.0.0.1:port with this
 // test process's database and Redis prefix, plus extra.
@@ -175,7 +168,7 @@ func serveEnv(t *testing.T, port int, extra ...string) []string {
 // with real answers, and the process exits 0.
 func TestServeDrainsOnSIGTERM(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	adminPassword := "drain-test-password-123"
 	env := serveEnv(t, port,
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_USERNAME=drainadmin",
@@ -280,7 +273,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 // about a second after the signal and the connection is closed.
 func TestServeSIGTERMClosesSilentConnections(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	cmd := exec.Command(m9mBinary(t), "serve")
 	cmd.Env = serveEnv(t, port, "M9M_SERVER_SHUTDOWN_TIMEOUT=30s")
 	var logs bytes.Buffer

@@ -29,9 +29,12 @@ type RedisServer struct {
 
 // StartRedisServer starts redis-server with extra arguments appended, waits
 // until it answers PING, and stops it when the test ends. Without a
-// redis-server on PATH the test fails saying how to install it.
+// redis-server on PATH the test fails saying how to install it (make
+// services installs it); under -short it steps aside like every
+// integration test.
 func StartRedisServer(t testing.TB, extra ...string) *RedisServer {
 	t.Helper()
+	skipIfShort(t, "redis-server")
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server not found on PATH: install it (apt-get install redis-server): %v", err)
 	}
@@ -118,6 +121,7 @@ func (s *RedisServer) Restart(t testing.TB) {
 // when the test ends.
 func StartRedisCluster(t testing.TB, n int) []string {
 	t.Helper()
+	skipIfShort(t, "redis-server")
 	if _, err := exec.LookPath("redis-cli"); err != nil {
 		t.Fatalf("redis-cli not found on PATH: install it (apt-get install redis-tools): %v", err)
 	}

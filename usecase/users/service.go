@@ -26,13 +26,15 @@ type SessionRevoker interface {
 	CutOff(ctx context.Context, userID string) error
 }
 
-// Deps are the ports user administration needs. Revoker may be nil for
-// callers that only create users (the `m9m user create` command).
+// Deps are the ports user administration needs. Revoker and Remover may
+// be nil for callers that only create users (the `m9m user create`
+// command).
 type Deps struct {
 	Users   port.UserStore
 	Lister  port.UserLister
 	Hasher  port.PasswordHasher
 	Revoker SessionRevoker
+	Remover port.UserRemover
 	// Keys, when set, lets RevokeCredentials revoke the user's API keys.
 	Keys  port.APIKeyStore
 	Audit port.AuditLog

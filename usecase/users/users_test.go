@@ -61,19 +61,21 @@ func (r *recorder) find(action audit.Action) []audit.Event {
 // fixture wires user administration with the session use cases over the
 // in-memory fakes, so tests can log users in and watch their tokens die.
 type fixture struct {
-	clock    *memory.Clock
-	store    *memory.UserStore
-	sessions *memory.SessionStore
-	audit    *recorder
-	auth     *auth.Service
-	authn    *auth.Authenticator
-	svc      *users.Service
-	admin    principal.Principal
+	clock     *memory.Clock
+	store     *memory.UserStore
+	workflows *memory.WorkflowStore
+	sessions  *memory.SessionStore
+	audit     *recorder
+	auth      *auth.Service
+	authn     *auth.Authenticator
+	svc       *users.Service
+	admin     principal.Principal
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{clock: memory.NewClock(t0), store: memory.NewUserStore(), sessions: memory.NewSessionStore(), audit: &recorder{}}
+	f := &fixture{clock: memory.NewClock(t0), store: memory.NewUserStore(), workflows: memory.NewWorkflowStore(), sessions: memory.NewSessionStore(), audit: &recorder{}}
+	remover := memory.NewUserRemover(f.store, f.workflows)
 	f.store.AttachAudit(f.audit)
 	f.sessions.AttachAudit(f.audit)
 	deny := memory.NewDenylist(f.clock)
@@ -87,7 +89,7 @@ func newFixture(t *testing.T) *fixture {
 		Denylist: deny, Throttle: memory.NewLoginThrottle(port.ThrottleLimits{}, f.clock), Audit: f.audit, Clock: f.clock,
 	}, auth.Settings{TokenTTL: time.Hour, Leeway: 30 * time.Second, RefreshGrace: 10 * time.Second, MaxSession: 720 * time.Hour})
 	f.authn = auth.NewAuthenticator(tokens, deny)
-	f.svc = users.New(users.Deps{Users: f.store, Lister: f.store, Hasher: hasher, Revoker: f.auth.Revoker(), Audit: f.audit, Clock: f.clock})
+	f.svc = users.New(users.Deps{Users: f.store, Lister: f.store, Remover: remover, Hasher: hasher, Revoker: f.auth.Revoker(), Audit: f.audit, Clock: f.clock})
 	if _, err := f.svc.Bootstrap(context.Background(), "root", pw); err != nil {
 		t.Fatal(err)
 	}
@@ -358,15 +360,15 @@ func TestDelete(t *testing.T) {
 	target := f.create(t, "leaver", user.RoleEditor)
 	tok := f.login(t, "leaver", pw)
 	ctx := context.Background()
-	if err := f.svc.Delete(ctx, f.admin, client, target.ID); err != nil {
+	if err := f.svc.Delete(ctx, f.admin, client, target.ID, users.DeleteInput{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := f.authenticate(tok)
 	wantErr(t, err, domain.ErrUnauthenticated)
 	_, err = f.svc.Get(ctx, target.ID)
 	wantErr(t, err, domain.ErrNotFound)
-	wantErr(t, f.svc.Delete(ctx, f.admin, client, target.ID), domain.ErrNotFound)
-	wantErr(t, f.svc.Delete(ctx, f.admin, client, f.admin.UserID), domain.ErrConflict)
+	wantErr(t, f.svc.Delete(ctx, f.admin, client, target.ID, users.DeleteInput{}), domain.ErrNotFound)
+	wantErr(t, f.svc.Delete(ctx, f.admin, client, f.admin.UserID, users.DeleteInput{}), domain.ErrConflict)
 	if ev := f.audit.find(audit.ActionUserDelete); len(ev) != 1 || ev[0].TargetID != target.ID {
 		t.Fatalf("audit = %+v", ev)
 	}

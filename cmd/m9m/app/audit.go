@@ -87,6 +87,13 @@ func countUsers(s port.UserStore, m *metrics.Metrics) port.UserStore {
 	return metrics.CountingUserStore{UserStore: s, Metrics: m}
 }
 
+func countRemover(r port.UserRemover, m *metrics.Metrics) port.UserRemover {
+	if m == nil {
+		return r
+	}
+	return metrics.CountingUserRemover{UserRemover: r, Metrics: m}
+}
+
 func countSessions(s port.SessionStore, m *metrics.Metrics) port.SessionStore {
 	if m == nil {
 		return s

@@ -12,6 +12,7 @@ import (
 	"github.com/m9m/auth/adapter/metrics"
 	redisadapter "github.com/m9m/auth/adapter/redis"
 	"github.com/m9m/auth/infra/config"
+	"github.com/m9m/auth/infra/postgres"
 	"github.com/m9m/auth/infra/redis"
 	"github.com/m9m/auth/infra/tlsreload"
 	"github.com/m9m/auth/port"
@@ -23,7 +24,7 @@ import (
 // listener (monitoring.metrics). TLS and CORS are part of the HTTP settings
 // (newTLS, newCORS).
 var EdgeModule = fx.Options(
-	fx.Provide(newRateLimiter, newMetrics, newMetricsServer),
+	fx.Provide(newRateLimiter, newMetrics, newMetricsServer, postgresFailures),
 	fx.Decorate(countDenylist),
 	fx.Invoke(func(*metrics.Server) {}),
 )
@@ -63,6 +64,16 @@ func newMetricsServer(lc fx.Lifecycle, cfg config.MetricsConfig, m *metrics.Metr
 	srv := metrics.NewServer(cfg.Listen, cfg.Path, m, log)
 	lc.Append(fx.Hook{OnStart: srv.Start, OnStop: srv.Stop})
 	return srv
+}
+
+// postgresFailures counts the Postgres pool's failures (every repository's)
+// as dependency errors, as the denylist and gate count Redis's; with
+// metrics off the pool is not wrapped at all.
+func postgresFailures(m *metrics.Metrics) postgres.OnFailure {
+	if m == nil {
+		return nil
+	}
+	return func() { m.DependencyError(metrics.DependencyPostgres) }
 }
 
 // countDenylist counts revocation hits and Redis failures of the token

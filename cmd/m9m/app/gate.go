@@ -1,8 +1,11 @@
 package app
 
 import (
+	"context"
+
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/fx"
+	"go.uber.org/zap"
 
 	"github.com/m9m/auth/adapter/metrics"
 	redisadapter "github.com/m9m/auth/adapter/redis"
@@ -17,10 +20,27 @@ import (
 // with rate limiting on: the Bearer authenticator checks revocation and
 // spends the caller's budget in one gate script. With rate limiting off
 // there is no gate and it checks the denylist alone (still one round trip).
+//
+// It also loads every Redis script at start, so that the first request
+// after start costs one round trip too, not two (see redis.LoadScripts).
 var GateModule = fx.Options(
 	fx.Provide(newRequestGate),
 	fx.Decorate(countGate),
+	fx.Invoke(loadRedisScripts),
 )
+
+// loadRedisScripts loads the Redis adapters' scripts when the app starts,
+// after the client's own start hook and before the HTTP server listens. A
+// Redis that is down at start is no reason not to start (contract §4):
+// each script then loads on its first use.
+func loadRedisScripts(lc fx.Lifecycle, rdb goredis.UniversalClient, log *zap.Logger) {
+	lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
+		if err := redisadapter.LoadScripts(ctx, rdb); err != nil {
+			log.Warn("redis scripts not loaded at start; each loads on its first use", zap.Error(err))
+		}
+		return nil
+	}})
+}
 
 // newRequestGate is the Redis gate over the denylist and the budgets of
 // performance.rate_limit (the limiter's, so one budget per principal), or

@@ -37,6 +37,7 @@ var IdentityModule = fx.Options(
 		newTokenService,
 		fx.Annotate(pgadapter.NewUserStore, fx.As(new(port.UserStore)), fx.As(new(port.UserLister))),
 		fx.Annotate(pgadapter.NewSessionStore, fx.As(new(port.SessionStore)), fx.As(new(port.SessionEnder))),
+		fx.Annotate(pgadapter.NewUserRemover, fx.As(new(port.UserRemover))),
 		newLoginThrottle,
 		newAuthService,
 		newUsersService,
@@ -149,18 +150,22 @@ func newAuthService(p authServiceParams) *auth.Service {
 
 type usersServiceParams struct {
 	fx.In
-	Users  port.UserStore
-	Lister port.UserLister
-	Hasher port.PasswordHasher
-	Auth   *auth.Service
-	Keys   port.APIKeyStore
-	Audit  port.AuditLog
-	Clock  port.Clock
-	Stats  *metrics.Metrics
+	Users   port.UserStore
+	Lister  port.UserLister
+	Remover port.UserRemover
+	Hasher  port.PasswordHasher
+	Auth    *auth.Service
+	Keys    port.APIKeyStore
+	Audit   port.AuditLog
+	Clock   port.Clock
+	Stats   *metrics.Metrics
 }
 
 func newUsersService(p usersServiceParams) *users.Service {
-	return users.New(users.Deps{Users: countUsers(p.Users, p.Stats), Lister: p.Lister, Hasher: p.Hasher, Revoker: p.Auth.Revoker(), Keys: p.Keys, Audit: p.Audit, Clock: p.Clock})
+	return users.New(users.Deps{
+		Users: countUsers(p.Users, p.Stats), Lister: p.Lister, Remover: countRemover(p.Remover, p.Stats), Hasher: p.Hasher,
+		Revoker: p.Auth.Revoker(), Keys: p.Keys, Audit: p.Audit, Clock: p.Clock,
+	})
 }
 
 // newAuthRoutes serves the session endpoints; console logins mark their

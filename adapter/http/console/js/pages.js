@@ -216,11 +216,42 @@ async function usersPage(view) {
           notify(`${u.username} ${u.disabled ? "enabled" : "disabled"}.`);
           await load();
         }),
-      }, u.disabled ? "Enable" : "Disable")));
+      }, u.disabled ? "Enable" : "Disable"), " ", self ? null : h("button", {
+        type: "button", class: "secondary", "data-testid": "user-delete",
+        "aria-label": `Delete ${u.username}…`,
+        onclick: (ev) => ev.currentTarget.replaceWith(deleteChoice(u)),
+      }, "Delete…")));
   }
 
+  // Deleting a user never silently deletes the team's workflows: the admin
+  // chooses to transfer them to an enabled editor or admin, to delete them,
+  // or to be refused (409, with the count) if there are any.
+  function deleteChoice(u) {
+    const targets = loaded.filter((o) => o.id !== u.id && !o.disabled && (o.role === "admin" || o.role === "editor"));
+    const choice = h("select", { "data-testid": "user-delete-workflows", "aria-label": `Workflows of ${u.username}` },
+      h("option", { value: "" }, "Their workflows: refuse if they own any"),
+      targets.map((o) => h("option", { value: "transfer:" + o.id }, `Their workflows: transfer to ${o.username}`)),
+      h("option", { value: "delete" }, "Their workflows: delete them too"));
+    const confirm = h("button", {
+      type: "button", class: "danger", "data-testid": "user-delete-confirm",
+      onclick: () => attempt(async () => {
+        const v = choice.value;
+        const q = v === "delete" ? { deleteWorkflows: "true" } : v.startsWith("transfer:") ? { transferTo: v.slice(9) } : {};
+        await api("DELETE", `/api/v1/users/${encodeURIComponent(u.id)}` + query(q));
+        notify(`${u.username} deleted.`);
+        await load();
+      }),
+    }, `Delete ${u.username}`);
+    const box = h("span", { class: "inline-choice" }, choice, " ", confirm, " ",
+      h("button", { type: "button", class: "secondary", onclick: () => load() }, "Cancel"));
+    queueMicrotask(() => choice.focus());
+    return box;
+  }
+
+  let loaded = [];
   async function load(cursor) {
     const r = await api("GET", "/api/v1/users" + query({ cursor }));
+    loaded = cursor ? loaded.concat(r.data) : r.data;
     const rows = r.data.map(row);
     if (cursor) list.querySelector("tbody").append(...rows);
     else list.replaceChildren(table("Users", ["Username", "Role", "Status", "Created", ""], rows));
