@@ -239,7 +239,7 @@ func (l *LoginThrottle) giveBack(ctx context.Context, a port.LoginAttempt, forgi
 // known as of a later time already, drops entries not above ARGV[2] and all
 // but the newest ARGV[3], and lets the set expire ARGV[5] (TTL) ms after
 // its newest entry, ARGV[4] being now (ms).
-var rememberScript = goredis.NewScript(`
+var rememberScript = newScript(`
 local at, since = tonumber(ARGV[1]), tonumber(ARGV[2])
 if at <= since then return 0 end
 for i = 6, #ARGV do
