@@ -75,6 +75,21 @@ type LoginThrottle interface {
 	// never judged (the server failed after reserving): one unit from each
 	// of the three counters, never below zero, and nothing remembered.
 	Release(ctx context.Context, a LoginAttempt) error
+	// Remember makes each client (and its Device) known to its account as
+	// of its At, as Forgive does at the time of a success, and counts
+	// nothing: for rebuilding the known clients from the durable sessions
+	// (KnownClientSource). It is idempotent: a client remembered twice keeps
+	// its later time. The rules of Forgive bound it: a client whose At is
+	// KnownClientTTL old or older is not remembered, an At in the future
+	// counts as now, and an account keeps its MaxKnownClients most recent
+	// clients.
+	Remember(ctx context.Context, clients ...KnownClient) error
+}
+
+// KnownClient is a client that logged in to an account successfully at At.
+type KnownClient struct {
+	LoginAttempt
+	At time.Time
 }
 
 // ThrottleLimits are a LoginThrottle's limits, shared by every

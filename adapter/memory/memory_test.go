@@ -169,3 +169,10 @@ func TestAuditedWrites(t *testing.T) {
 		return porttest.AuditedStores{Users: users, Sessions: sessions, Keys: keys, Workflows: workflows, Audit: trail}
 	})
 }
+
+func TestKnownClientSource(t *testing.T) {
+	porttest.KnownClientSource(t, func(*testing.T) (port.KnownClientSource, port.UserStore, port.SessionStore) {
+		users, sessions := memory.NewUserStore(), memory.NewSessionStore()
+		return memory.NewKnownClientSource(sessions, users), users, sessions
+	})
+}

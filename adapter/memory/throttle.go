@@ -196,13 +196,44 @@ func (l *LoginThrottle) Forgive(ctx context.Context, a port.LoginAttempt) error 
 	delete(l.counters, cs[0].key)
 	l.uncountLocked(cs[1].key)
 	l.uncountLocked(cs[2].key)
+	l.rememberLocked(a, now, now)
+	return nil
+}
+
+// Remember makes each client known to its account as of its At.
+func (l *LoginThrottle) Remember(ctx context.Context, clients ...port.KnownClient) error {
+	now, err := l.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.mu.Unlock()
+	for _, c := range clients {
+		at := c.At
+		if at.After(now) {
+			at = now
+		}
+		l.rememberLocked(c.LoginAttempt, at, now)
+	}
+	return nil
+}
+
+// rememberLocked makes a's identities known to its account as of at (≤ now)
+// unless they are known as of a later time already, or at is KnownClientTTL
+// before now or earlier, and keeps the MaxKnownClients most recent. The
+// caller holds l.mu.
+func (l *LoginThrottle) rememberLocked(a port.LoginAttempt, at, now time.Time) {
+	if !now.Before(at.Add(l.cfg.KnownClientTTL)) {
+		return
+	}
 	m := l.known[a.Username]
 	if m == nil {
 		m = make(map[string]time.Time)
 		l.known[a.Username] = m
 	}
 	for _, id := range identities(a) {
-		m[id] = now
+		if t, ok := m[id]; !ok || t.Before(at) {
+			m[id] = at
+		}
 	}
 	for len(m) > port.MaxKnownClients { // drop the oldest
 		var oldest string
@@ -213,7 +244,6 @@ func (l *LoginThrottle) Forgive(ctx context.Context, a port.LoginAttempt) error 
 		}
 		delete(m, oldest)
 	}
-	return nil
 }
 
 // Release un-counts one reserved attempt from all three counters.

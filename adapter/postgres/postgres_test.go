@@ -42,6 +42,13 @@ func TestSessionStore(t *testing.T) {
 	})
 }
 
+func TestKnownClientSource(t *testing.T) {
+	db := testenv.DB(t)
+	porttest.KnownClientSource(t, func(*testing.T) (port.KnownClientSource, port.UserStore, port.SessionStore) {
+		return postgres.NewKnownClientSource(db), postgres.NewUserStore(db), postgres.NewSessionStore(db)
+	})
+}
+
 func newUser(id string) *user.User {
 	now := time.Now().UTC()
 	return &user.User{

@@ -43,6 +43,8 @@ type Denylist struct {
 	client goredis.UniversalClient
 	prefix string
 	clock  port.Clock
+	// onRebuilt runs after a rebuild this instance did (OnRebuilt).
+	onRebuilt func(ctx context.Context)
 }
 
 var _ port.TokenDenylist = (*Denylist)(nil)

@@ -129,10 +129,22 @@ func (d *Denylist) Rebuild(ctx context.Context, record port.RevocationRecord) er
 			return err
 		}
 		if done {
+			if d.onRebuilt != nil {
+				d.onRebuilt(ctx)
+			}
 			return nil
 		}
 		// The lock was lost mid-way: start over.
 	}
+}
+
+// OnRebuilt sets fn to run after each rebuild, by the one instance that did
+// it, once the epoch is written (tokens are judged again meanwhile), within
+// the rebuild's ctx: for other caches kept in the same Redis that are
+// rebuilt from durable data too (the login throttle's known clients). fn
+// reports its own failures. Set it before the first Rebuild.
+func (d *Denylist) OnRebuilt(fn func(ctx context.Context)) {
+	d.onRebuilt = fn
 }
 
 // fill writes every revocation of record in force into the denylist under

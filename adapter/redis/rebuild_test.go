@@ -156,10 +156,18 @@ func TestRebuildIsDoneByOneInstanceWhileTheOthersWait(t *testing.T) {
 	const instances = 4
 	errs := make(chan error, instances)
 	start := make(chan struct{})
+	// OnRebuilt runs once, on the instance that rebuilt, after the epoch.
+	var hooks atomic.Int32
+	hookErr := make(chan error, instances)
 	for range instances {
 		go func() {
 			<-start
-			errs <- redis.NewDenylist(client, prefix, clock).Rebuild(ctx, rec)
+			d := redis.NewDenylist(client, prefix, clock)
+			d.OnRebuilt(func(ctx context.Context) {
+				hooks.Add(1)
+				hookErr <- d.Ready(ctx)
+			})
+			errs <- d.Rebuild(ctx, rec)
 		}()
 	}
 	close(start)
@@ -170,6 +178,12 @@ func TestRebuildIsDoneByOneInstanceWhileTheOthersWait(t *testing.T) {
 	}
 	if n := rec.reads.Load(); n != 1 {
 		t.Fatalf("the record was read %d times by %d instances, want once", n, instances)
+	}
+	if n := hooks.Load(); n != 1 {
+		t.Fatalf("OnRebuilt ran %d times on %d instances, want once", n, instances)
+	}
+	if err := <-hookErr; err != nil {
+		t.Fatalf("in OnRebuilt, Ready = %v, want nil (the epoch written first)", err)
 	}
 	d := redis.NewDenylist(client, prefix, clock)
 	for _, c := range revoked {

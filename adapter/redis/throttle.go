@@ -233,3 +233,48 @@ func (l *LoginThrottle) giveBack(ctx context.Context, a port.LoginAttempt, forgi
 	args := append([]any{mode, now, now - ttl, port.MaxKnownClients, ttl}, identities(a)...)
 	return translate(forgiveScript.Run(ctx, l.client, l.keys(a), args...).Err())
 }
+
+// rememberScript makes the identities ARGV[6..] known in the set KEYS[1] as
+// of ARGV[1] (ms) unless it is not above ARGV[2] (now - TTL) or they are
+// known as of a later time already, drops entries not above ARGV[2] and all
+// but the newest ARGV[3], and lets the set expire ARGV[5] (TTL) ms after
+// its newest entry, ARGV[4] being now (ms).
+var rememberScript = newScript(`
+local at, since = tonumber(ARGV[1]), tonumber(ARGV[2])
+if at <= since then return 0 end
+for i = 6, #ARGV do
+  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if not s or tonumber(s) < at then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i]) end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[3]) - 1)
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if top[2] then
+  redis.call('PEXPIRE', KEYS[1], string.format('%d', tonumber(top[2]) + tonumber(ARGV[5]) - tonumber(ARGV[4])))
+end
+return 0
+`)
+
+// Remember makes each client known to its account as of its At: one
+// script call per client, all pipelined in one round trip.
+func (l *LoginThrottle) Remember(ctx context.Context, clients ...port.KnownClient) error {
+	if len(clients) == 0 {
+		return nil
+	}
+	// A Redis that just lost its memory lost its script cache too, and a
+	// pipeline cannot fall back from EVALSHA to EVAL: load the script first.
+	sha, err := rememberScript.Load(ctx, l.client).Result()
+	if err != nil {
+		return translate(err)
+	}
+	now := l.clock.Now().UnixMilli()
+	ttl := l.cfg.KnownClientTTL.Milliseconds()
+	pipe := l.client.Pipeline()
+	for _, c := range clients {
+		at := min(c.At.UnixMilli(), now)
+		args := append([]any{at, now - ttl, port.MaxKnownClients, now, ttl}, identities(c.LoginAttempt)...)
+		pipe.EvalSha(ctx, sha, l.keys(c.LoginAttempt)[3:], args...)
+	}
+	_, err = pipe.Exec(ctx)
+	return translate(err)
+}

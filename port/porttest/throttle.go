@@ -205,6 +205,7 @@ func LoginThrottle(t *testing.T, newThrottle func(t *testing.T, clock *memory.Cl
 
 	reserveContract(t, setup, check, fail, reserve)
 	usernameContract(t, setup)
+	rememberContract(t, setup)
 }
 
 // reserveContract covers Reserve: Check then Fail as one atomic step.

@@ -58,8 +58,9 @@ func (brokenThrottle) Reserve(context.Context, port.LoginAttempt) (time.Duration
 	return 0, domain.Unavailable("redis", errors.New("down"))
 }
 
-func (brokenThrottle) Forgive(context.Context, port.LoginAttempt) error { return nil }
-func (brokenThrottle) Release(context.Context, port.LoginAttempt) error { return nil }
+func (brokenThrottle) Forgive(context.Context, port.LoginAttempt) error    { return nil }
+func (brokenThrottle) Release(context.Context, port.LoginAttempt) error    { return nil }
+func (brokenThrottle) Remember(context.Context, ...port.KnownClient) error { return nil }
 
 type basicFixture struct {
 	clock    *memory.Clock

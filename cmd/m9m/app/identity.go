@@ -203,8 +203,9 @@ func (noThrottle) Fail(context.Context, port.LoginAttempt) (time.Duration, error
 func (noThrottle) Reserve(context.Context, port.LoginAttempt) (time.Duration, error) {
 	return 0, nil
 }
-func (noThrottle) Forgive(context.Context, port.LoginAttempt) error { return nil }
-func (noThrottle) Release(context.Context, port.LoginAttempt) error { return nil }
+func (noThrottle) Forgive(context.Context, port.LoginAttempt) error    { return nil }
+func (noThrottle) Release(context.Context, port.LoginAttempt) error    { return nil }
+func (noThrottle) Remember(context.Context, ...port.KnownClient) error { return nil }
 
 // bootstrapAdmin creates security.bootstrap_admin at start while no user
 // exists. Its hook is appended after the Postgres pool's (this function

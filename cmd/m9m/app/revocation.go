@@ -11,8 +11,10 @@ import (
 	httpapi "github.com/m9m/auth/adapter/http"
 	pgadapter "github.com/m9m/auth/adapter/postgres"
 	redisadapter "github.com/m9m/auth/adapter/redis"
+	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/infra/redis"
 	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/usecase/auth"
 	"github.com/m9m/auth/usecase/revocation"
 )
 
@@ -29,8 +31,34 @@ var RevocationModule = fx.Options(
 		newRebuilder,
 		newDenylist,
 		fx.Annotate(revocationReadiness, fx.ResultTags(`group:"readiness"`)),
+		fx.Annotate(pgadapter.NewKnownClientSource, fx.As(new(port.KnownClientSource))),
 	),
+	fx.Invoke(replayKnownClientsOnRebuild),
 )
+
+// replayKnownClientsOnRebuild makes the login throttle's known clients
+// (kept in the same Redis) survive its loss: after the instance that rebuilt
+// the denylist has finished, it replays the networks of the sessions created
+// within known_client_ttl. Device cookies are not stored with sessions and
+// are not rebuilt.
+func replayKnownClientsOnRebuild(cache *redisadapter.Denylist, source port.KnownClientSource, throttle port.LoginThrottle,
+	cfg config.LoginThrottleConfig, clock port.Clock, log *zap.Logger,
+) {
+	if !cfg.Enabled {
+		return
+	}
+	ttl := port.ThrottleLimits{KnownClientTTL: cfg.KnownClientTTL}.WithDefaults().KnownClientTTL
+	l := log.Named("throttle")
+	cache.OnRebuilt(func(ctx context.Context) {
+		start := time.Now()
+		n, err := auth.ReplayKnownClients(ctx, source, throttle, clock.Now(), ttl)
+		if err != nil {
+			l.Warn("replaying the login throttle's known clients from the sessions failed; they are remembered again at their next login", zap.Int("replayed", n), zap.Error(err))
+			return
+		}
+		l.Info("login throttle's known clients replayed from the sessions", zap.Int("sessions", n), zap.Duration("took", time.Since(start)))
+	})
+}
 
 // newDenylistCache is the Redis token denylist, shared by every instance.
 func newDenylistCache(rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock) *redisadapter.Denylist {
