@@ -18,6 +18,7 @@ import (
 // client with the right password gets 429.
 func TestKnownClientsSurviveARedisRestart(t *testing.T) {
 	t.Parallel()
+	harness.PostgresOnly(t, "Redis losing its memory; the embedded mode has no Redis")
 	rs := testenv.StartRedisServer(t)
 	a := behindProxy(t, harness.WithConfig(func(c *config.Config) { c.Redis.URL = rs.URL() }))
 	b := harness.Start(t, harness.SharedWith(a))
