@@ -3,8 +3,10 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -322,4 +324,36 @@ func waitHealthy(t *testing.T, client *http.Client, base string, logs *bytes.Buf
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("server did not become healthy; logs:\n%s", logs.String())
+}
+
+// sendJSON sends body (nil for none) as JSON with headers to a server the
+// test runs as a process, and returns the status and the whole answer.
+func sendJSON(t *testing.T, client *http.Client, method, url string, headers map[string]string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, url, rd) // the client's timeout bounds it; usable in a Cleanup too
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, raw
 }
