@@ -43,10 +43,15 @@ type FeedPosition struct {
 // rebuilt, or came back from a snapshot), gets ErrFeedGap and must reload
 // from the durable record.
 type RevocationFeed interface {
-	// Head returns the position of the newest entry in the current epoch.
-	// A cache with no epoch (cold) is domain.ErrUnavailable wrapping
+	// Head returns a position in the current epoch from which Follow
+	// replays the entries appended in the last replay before the newest one
+	// (the newest itself when replay is 0): a follower that loads the
+	// durable record after Head and follows from there misses nothing, even
+	// an entry appended before Head whose durable copy was written a moment
+	// after it (a refresh claim is arbitrated here first, then recorded).
+	// Replaying an entry twice is harmless (entries merge). A cache with no epoch (cold) is domain.ErrUnavailable wrapping
 	// ErrDenylistCold; an unreachable store is domain.ErrUnavailable.
-	Head(ctx context.Context) (FeedPosition, error)
+	Head(ctx context.Context, replay time.Duration) (FeedPosition, error)
 	// Follow waits up to block for entries after from and returns them, in
 	// order, with the position of the last one (from itself when none came).
 	// When it returns nil, every entry appended before the call was sent is

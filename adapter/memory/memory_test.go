@@ -176,3 +176,13 @@ func TestKnownClientSource(t *testing.T) {
 		return memory.NewKnownClientSource(sessions, users), users, sessions
 	})
 }
+
+func TestRevocationFeedContract(t *testing.T) {
+	porttest.RevocationFeed(t, func(_ *testing.T, clock *memory.Clock) porttest.FeedHarness {
+		f := memory.NewFeed(clock)
+		return porttest.FeedHarness{
+			Denylist: f.Denylist(memory.NewDenylist(clock)), Feed: f,
+			Trim: func(*testing.T) { f.Trim() }, Lose: func(*testing.T) { f.Lose() },
+		}
+	})
+}

@@ -45,6 +45,8 @@ type Denylist struct {
 	clock  port.Clock
 	// onRebuilt runs after a rebuild this instance did (OnRebuilt).
 	onRebuilt func(ctx context.Context)
+	// retainMs is how long feed entries are kept (SetFeedRetention).
+	retainMs int64
 }
 
 var _ port.TokenDenylist = (*Denylist)(nil)
@@ -149,7 +151,7 @@ func (d *Denylist) DenyToken(ctx context.Context, jti string, until time.Time) e
 	if jti == "" {
 		return errEmpty("jti")
 	}
-	return d.deny(ctx, d.jtiKey(jti), until)
+	return d.deny(ctx, d.jtiKey(jti), session.Revocation{Kind: session.RevokeToken, ID: jti, Until: until})
 }
 
 // DenySession denies every token of sid until until.
@@ -157,15 +159,17 @@ func (d *Denylist) DenySession(ctx context.Context, sid string, until time.Time)
 	if sid == "" {
 		return errEmpty("sid")
 	}
-	return d.deny(ctx, d.sidKey(sid), until)
+	return d.deny(ctx, d.sidKey(sid), session.Revocation{Kind: session.RevokeSession, ID: sid, Until: until})
 }
 
-func (d *Denylist) deny(ctx context.Context, key string, until time.Time) error {
-	ttl := ttlMillis(until, d.clock.Now())
+// deny writes r at key and appends it to the feed, in one script.
+func (d *Denylist) deny(ctx context.Context, key string, r session.Revocation) error {
+	ttl := ttlMillis(r.Until, d.clock.Now())
 	if ttl == 0 {
 		return nil // every token it could deny has expired already
 	}
-	return translate(denyScript.Run(ctx, d.client, []string{key}, unixMillis(until), ttl).Err())
+	args := append([]any{unixMillis(r.Until), ttl, d.retention()}, revocationFields(r)...)
+	return translate(denyLogScript.Run(ctx, d.client, []string{key, d.logKey()}, args...).Err())
 }
 
 // nbfScript keeps, in each KEYS[i], the later of the stored and the new
@@ -203,20 +207,21 @@ func (d *Denylist) DenyUserBefore(ctx context.Context, userID string, notBefore,
 	if ttlMillis(until, now) == 0 {
 		return nil
 	}
-	err := nbfScript.Run(ctx, d.client, []string{d.nbfKey(userID)},
-		unixMillis(now), strconv.FormatInt(notBefore.Unix(), 10), unixMillis(until)).Err()
-	return translate(err)
+	args := append([]any{unixMillis(now), strconv.FormatInt(notBefore.Unix(), 10), unixMillis(until), d.retention()},
+		revocationFields(session.Revocation{Kind: session.RevokeUser, ID: userID, NotBefore: notBefore, Until: until})...)
+	return translate(nbfLogScript.Run(ctx, d.client, []string{d.nbfKey(userID), d.logKey()}, args...).Err())
 }
 
 // claimScript is the atomic refresh rotation. KEYS: the refresh entry, the
-// jti deny entry, the epoch. ARGV: now (ms), successor, grace end (ms),
-// grace TTL (ms, 0 = keep no successor), until (ms), until TTL (ms). It returns {1, winner}
+// jti deny entry, the epoch, the feed. ARGV: now (ms), successor, grace end (ms),
+// grace TTL (ms, 0 = keep no successor), until (ms), until TTL (ms), feed
+// retention (ms), then the feed fields of the jti's denial. It returns {1, winner}
 // to a caller within the grace of an earlier claim, {2, successor} to the
 // winner, {0, ""} when the token is already denied or the grace is over,
 // {3, ""} when there is no epoch (the copy is incomplete: claim nothing).
 // Being one script, the read and the SET NX cannot interleave with another
 // caller's.
-var claimScript = newScript(`
+var claimScript = newScript(logLua + `
 if redis.call('EXISTS', KEYS[3]) == 0 then return {3, ''} end
 local now = tonumber(ARGV[1])
 local c = redis.call('GET', KEYS[1])
@@ -235,6 +240,7 @@ if tonumber(ARGV[4]) > 0 then
   redis.call('SET', KEYS[1], ARGV[3] .. ':' .. ARGV[2], 'NX', 'PX', ARGV[4])
 end
 redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
+log(KEYS[4], ARGV[7], 8)
 return {2, ARGV[2]}
 `)
 
@@ -253,9 +259,9 @@ func (d *Denylist) ClaimRefresh(ctx context.Context, jti, successor string, grac
 	if graceEnd.After(until) {
 		graceEnd = until
 	}
-	res, err := claimScript.Run(ctx, d.client, []string{d.claimKey(jti), d.jtiKey(jti), d.epochKey()},
-		unixMillis(now), successor, unixMillis(graceEnd), ttlMillis(graceEnd, now), unixMillis(until), untilTTL,
-	).Slice()
+	args := append([]any{unixMillis(now), successor, unixMillis(graceEnd), ttlMillis(graceEnd, now), unixMillis(until), untilTTL, d.retention()},
+		revocationFields(session.Revocation{Kind: session.RevokeToken, ID: jti, Until: until})...)
+	res, err := claimScript.Run(ctx, d.client, []string{d.claimKey(jti), d.jtiKey(jti), d.epochKey(), d.logKey()}, args...).Slice()
 	if err != nil {
 		return "", translate(err)
 	}

@@ -167,6 +167,11 @@ func TestDenylistTTLsAreBounded(t *testing.T) {
 		t.Fatalf("epoch entry: TTL %v (present %v), want present without a TTL", ttl, ok)
 	}
 	delete(ttls, prefix+"{deny}:epoch") // the built marker stays while Redis keeps its memory
+	// The feed expires its retention after its last append (24 h by default).
+	if ttl, ok := ttls[prefix+"{deny}:log"]; !ok || ttl <= 0 || ttl > redis.DefaultFeedRetention {
+		t.Fatalf("feed: TTL %v (present %v), want at most the retention", ttl, ok)
+	}
+	delete(ttls, prefix+"{deny}:log")
 	// 3 jti denials (one direct, two by ClaimRefresh), 2 refresh grace
 	// entries, 1 sid, 1 user not-before (written twice).
 	if len(ttls) != 7 {

@@ -21,6 +21,7 @@ type Denylist struct {
 	record    port.RevocationRecord
 	cache     port.TokenDenylist
 	rebuilder *Rebuilder // nil: nobody to tell
+	follower  *Follower  // nil: every check asks the cache
 }
 
 var _ port.TokenDenylist = (*Denylist)(nil)
@@ -30,8 +31,22 @@ func NewDenylist(record port.RevocationRecord, cache port.TokenDenylist, rebuild
 	return &Denylist{record: record, cache: cache, rebuilder: rebuilder}
 }
 
-// Check asks the cache.
+// WithFollower makes Check answer from f's in-process set while f is
+// fresh, and every write wait f's lease (commit-wait, see Commit) before
+// it counts as done. Call it before use.
+func (d *Denylist) WithFollower(f *Follower) *Denylist {
+	d.follower = f
+	return d
+}
+
+// Check answers from the follower's set while it is fresh (no round trip),
+// and asks the cache otherwise.
 func (d *Denylist) Check(ctx context.Context, c session.Claims) error {
+	if d.follower != nil {
+		if err, ok := d.follower.Check(ctx, c); ok {
+			return err
+		}
+	}
 	err := d.cache.Check(ctx, c)
 	d.rebuilder.Notice(err)
 	return err
@@ -42,7 +57,7 @@ func (d *Denylist) DenyToken(ctx context.Context, jti string, until time.Time) e
 	if err := d.record.Revoke(ctx, session.Revocation{Kind: session.RevokeToken, ID: jti, Until: until}); err != nil {
 		return err
 	}
-	return d.cached(d.cache.DenyToken(ctx, jti, until))
+	return d.cached(ctx, d.cache.DenyToken(ctx, jti, until))
 }
 
 // DenySession records, then caches, the denial of sid.
@@ -50,7 +65,7 @@ func (d *Denylist) DenySession(ctx context.Context, sid string, until time.Time)
 	if err := d.record.Revoke(ctx, session.Revocation{Kind: session.RevokeSession, ID: sid, Until: until}); err != nil {
 		return err
 	}
-	return d.cached(d.cache.DenySession(ctx, sid, until))
+	return d.cached(ctx, d.cache.DenySession(ctx, sid, until))
 }
 
 // DenyUserBefore records, then caches, the user's not-before.
@@ -59,17 +74,27 @@ func (d *Denylist) DenyUserBefore(ctx context.Context, userID string, notBefore,
 	if err := d.record.Revoke(ctx, r); err != nil {
 		return err
 	}
-	return d.cached(d.cache.DenyUserBefore(ctx, userID, notBefore, until))
+	return d.cached(ctx, d.cache.DenyUserBefore(ctx, userID, notBefore, until))
 }
 
 // cached passes on the answer of a cache write made after the record write:
 // when it failed, the cache is behind the record, so the Rebuilder is told
 // to invalidate and rebuild it (every instance fails closed meanwhile).
-func (d *Denylist) cached(err error) error {
+func (d *Denylist) cached(ctx context.Context, err error) error {
 	if err != nil {
 		d.rebuilder.Behind()
+		return err
 	}
-	return err
+	d.committed(ctx)
+	return nil
+}
+
+// committed notes a write the feed acknowledged: the call answers once the
+// follower's lease has passed (commit-wait).
+func (d *Denylist) committed(ctx context.Context) {
+	if d.follower != nil {
+		noteWrite(ctx, d.follower.Lease())
+	}
 }
 
 // ClaimRefresh claims in the cache, then records the winner. Every caller
@@ -86,6 +111,7 @@ func (d *Denylist) ClaimRefresh(ctx context.Context, jti, successor string, grac
 	if err := d.record.ClaimRefresh(ctx, jti, successorDigest(winner), until); err != nil {
 		return "", err
 	}
+	d.committed(ctx)
 	return winner, nil
 }
 
