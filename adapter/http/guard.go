@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/http"
 	"slices"
 	"strconv"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/port"
 	"github.com/m9m/auth/usecase/authn"
+	"github.com/m9m/auth/usecase/revocation"
 )
 
 // guard wraps every route with authentication, rate limiting and
@@ -65,8 +67,27 @@ func (g *guard) wrap(r Route) echo.HandlerFunc {
 		if err := checkParams(c); err != nil {
 			return err
 		}
+		if !r.Public && !safeMethod(c.Request().Method) {
+			waitForCommit(c)
+		}
 		return r.Handler(c)
 	}
+}
+
+// waitForCommit holds the answer of a request that may revoke (any unsafe
+// method of an authenticated route) until the revocations it wrote have
+// reached every instance (revocation.Commit: the lease after its last
+// write), however many it wrote, and however it answers (success or error
+// envelope: the writes before an error are in force too).
+func waitForCommit(c echo.Context) {
+	req := c.Request()
+	ctx, commit := revocation.WithCommit(req.Context())
+	c.SetRequest(req.WithContext(ctx))
+	c.Response().Before(func() { commit.Wait(ctx) })
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
 // limit spends the caller's budget (the principal's when authenticated,

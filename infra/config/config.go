@@ -173,6 +173,11 @@ type RedisConfig struct {
 	// KeyPrefix is prepended to every key m9m writes, so several deployments
 	// (or test packages) can share one Redis.
 	KeyPrefix string `yaml:"key_prefix"`
+	// RevocationLease is L (contract §15): an instance judges tokens and
+	// API keys from its in-process copy, with no round trip, while its last
+	// read of the revocation feed was sent less than L ago, and every
+	// revoking call waits L before it answers (10ms-5s, default 250ms).
+	RevocationLease time.Duration `yaml:"revocation_lease"`
 }
 
 // LogConfig configures the process logger.
@@ -441,7 +446,7 @@ func Default() *Config {
 			TLS:               TLSConfig{MinVersion: "1.2"},
 		},
 		Database: DatabaseConfig{AutoMigrate: true},
-		Redis:    RedisConfig{Addrs: []string{}, KeyPrefix: "m9m:"},
+		Redis:    RedisConfig{Addrs: []string{}, KeyPrefix: "m9m:", RevocationLease: 250 * time.Millisecond},
 		Log:      LogConfig{Level: "info", Format: "json"},
 		Security: SecurityConfig{
 			JWT: JWTConfig{

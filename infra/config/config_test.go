@@ -113,6 +113,7 @@ func TestDefaultsWithSecretAreValid(t *testing.T) {
 		{"database.auto_migrate", cfg.Database.AutoMigrate, true},
 		{"redis.url", cfg.Redis.URL, ""},
 		{"redis.key_prefix", cfg.Redis.KeyPrefix, "m9m:"},
+		{"redis.revocation_lease", cfg.Redis.RevocationLease, 250 * time.Millisecond},
 		{"log.level", cfg.Log.Level, "info"},
 		{"log.format", cfg.Log.Format, "json"},
 		{"security.jwt.secret", cfg.Security.JWT.Secret, jwtSecret},

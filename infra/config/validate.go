@@ -145,6 +145,9 @@ func (c *Config) validateStores(v *validator) {
 	}
 
 	r := c.Redis
+	if r.RevocationLease < 10*time.Millisecond || r.RevocationLease > 5*time.Second {
+		v.add("redis.revocation_lease", "must be between 10ms and 5s (every revoking call waits it)")
+	}
 	if len(r.Addrs) > 0 {
 		if r.URL != "" && r.URL != DefaultRedisURL {
 			v.add("redis.url", "must be empty or left at its default when redis.addrs is set (redis.addrs takes precedence)")

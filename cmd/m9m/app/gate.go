@@ -44,7 +44,13 @@ func loadRedisScripts(lc fx.Lifecycle, rdb goredis.UniversalClient, log *zap.Log
 // newRequestGate is the Redis gate over the denylist and the budgets of
 // performance.rate_limit (the limiter's, so one budget per principal), or
 // nil when rate limiting is disabled.
-func newRequestGate(cfg config.RateLimitConfig, rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock, r *revocation.Rebuilder) (port.RequestGate, error) {
+//
+// It answers from the follower's in-process set and the limiter while the
+// follower is fresh (no round trip), and with the Redis gate's one script
+// otherwise.
+func newRequestGate(cfg config.RateLimitConfig, rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock,
+	r *revocation.Rebuilder, f *revocation.Follower, limiter port.RateLimiter,
+) (port.RequestGate, error) {
 	if !cfg.Enabled {
 		return nil, nil
 	}
@@ -52,7 +58,8 @@ func newRequestGate(cfg config.RateLimitConfig, rdb goredis.UniversalClient, pre
 	if err != nil {
 		return nil, err
 	}
-	return revocation.Gate{RequestGate: g, Rebuilder: r}, nil // a cold denylist seen here starts its rebuild
+	shared := revocation.Gate{RequestGate: g, Rebuilder: r} // a cold denylist seen here starts its rebuild
+	return revocation.LocalGate{Follower: f, Limiter: limiter, Shared: shared}, nil
 }
 
 // newBearerAuthenticator is the JWT authenticator: gated when there is a

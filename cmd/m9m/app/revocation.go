@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	httpapi "github.com/m9m/auth/adapter/http"
+	"github.com/m9m/auth/adapter/memory"
 	pgadapter "github.com/m9m/auth/adapter/postgres"
 	redisadapter "github.com/m9m/auth/adapter/redis"
 	"github.com/m9m/auth/infra/config"
@@ -29,6 +30,7 @@ var RevocationModule = fx.Options(
 		fx.Annotate(pgadapter.NewRevocationRecord, fx.As(new(port.RevocationRecord))),
 		newDenylistCache,
 		newRebuilder,
+		newFollower,
 		newDenylist,
 		fx.Annotate(revocationReadiness, fx.ResultTags(`group:"readiness"`)),
 		fx.Annotate(pgadapter.NewKnownClientSource, fx.As(new(port.KnownClientSource))),
@@ -61,13 +63,53 @@ func replayKnownClientsOnRebuild(cache *redisadapter.Denylist, source port.Known
 }
 
 // newDenylistCache is the Redis token denylist, shared by every instance.
-func newDenylistCache(rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock) *redisadapter.Denylist {
-	return redisadapter.NewDenylist(rdb, string(prefix), clock)
+// Its feed keeps entries for the longest lifetime a credential they concern
+// can have (an access token's, leeway included), and at least an hour.
+func newDenylistCache(rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock, jwt config.JWTConfig) *redisadapter.Denylist {
+	d := redisadapter.NewDenylist(rdb, string(prefix), clock)
+	d.SetFeedRetention(max(jwt.Expiration+jwt.Leeway, time.Hour))
+	return d
 }
 
-// newDenylist is the service's denylist: durable record first, then Redis.
-func newDenylist(record port.RevocationRecord, cache *redisadapter.Denylist, r *revocation.Rebuilder) port.TokenDenylist {
-	return revocation.NewDenylist(record, cache, r)
+// newDenylist is the service's denylist: durable record first, then Redis
+// (whose write appends to the feed), answered from the follower's
+// in-process set while it is fresh.
+func newDenylist(record port.RevocationRecord, cache *redisadapter.Denylist, r *revocation.Rebuilder, f *revocation.Follower) port.TokenDenylist {
+	return revocation.NewDenylist(record, cache, r).WithFollower(f)
+}
+
+// newFollower loads the revocations in force into this process and follows
+// the feed (contract §15), started after the Rebuilder has made the Redis
+// copy complete at start. Its loads and failures are logged; while it
+// cannot follow, every check is the one Redis round trip of before.
+func newFollower(lc fx.Lifecycle, cache *redisadapter.Denylist, record port.RevocationRecord, clock port.Clock,
+	cfg config.RedisConfig, _ *revocation.Rebuilder, log *zap.Logger,
+) *revocation.Follower {
+	l := log.Named("revocation")
+	failing := false
+	f := revocation.NewFollower(cache.Feed(), record, func() revocation.LocalSet { return memory.NewDenylist(clock) },
+		revocation.FollowSettings{Lease: cfg.RevocationLease}, func(e revocation.FollowEvent) {
+			switch {
+			case e.Err != nil:
+				if !failing { // once per outage, not at the retry rate
+					l.Warn("following the revocation feed failed; checks go to Redis until it is caught up again", zap.Error(e.Err))
+				}
+				failing = true
+			case e.Loaded:
+				failing = false
+				l.Info("revocations loaded into this process", zap.Bool("after_gap", e.Gap), zap.Duration("took", e.Took))
+			default:
+				failing = false
+			}
+		})
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			f.Start()
+			return nil
+		},
+		OnStop: f.Stop,
+	})
+	return f
 }
 
 // startRebuildTimeout bounds the rebuild at start: past it the server starts

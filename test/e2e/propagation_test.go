@@ -1,0 +1,317 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/m9m/auth/infra/config"
+	"github.com/m9m/auth/test/harness"
+	"github.com/m9m/auth/test/testenv"
+)
+
+// Contract §15, with the in-process hot path (issue 14): when a revoking
+// call has answered, no instance accepts the credential any more, although
+// a fresh instance checks it with no round trip.
+
+// ppFast is a short lease (so 1,000 revocations take seconds) and rate
+// limiting on with a budget too large to trip, so that tokens go through
+// the gate as in production.
+func ppFast(lease time.Duration) harness.Option {
+	return harness.WithConfig(func(c *config.Config) {
+		c.Redis.RevocationLease = lease
+		c.Performance.RateLimit.Enabled = true
+		c.Performance.RateLimit.RequestsPerMinute = 60_000_000
+		c.Performance.RateLimit.Burst = 1_000_000
+		c.Security.LoginThrottle.MaxFailuresPerUser = 1_000_000
+		c.Security.LoginThrottle.MaxFailuresPerIP = 1_000_000
+	})
+}
+
+// ppCredential is one credential to revoke: a token or an API key.
+type ppCredential struct {
+	bearer, key string
+}
+
+func (c ppCredential) me(t *testing.T, s *harness.Server) int {
+	t.Helper()
+	return s.Do(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/auth/me", Bearer: c.bearer, APIKey: c.key}).Status
+}
+
+// ppWaitFresh waits until s answers the credential locally (its follower
+// caught up after start).
+func ppWaitFresh(t *testing.T, s *harness.Server, c ppCredential) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for c.me(t, s) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never accepted a live credential", s.URL)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// One instance revokes, in every way, and the other refuses the credential
+// on its first request after the revoking call answered: 1,000 times, at
+// random moments, with the other instance using the credential all along
+// (so its caches fill while the revocation races them).
+func TestRevocationReachesTheOtherInstanceBeforeTheCallAnswers(t *testing.T) {
+	harness.PostgresOnly(t, "two instances sharing Redis")
+	t.Parallel()
+	a := harness.Start(t, ppFast(20*time.Millisecond))
+	b := harness.Start(t, harness.SharedWith(a))
+	admin := a.AdminToken(t)
+	ppWaitFresh(t, b, ppCredential{bearer: admin})
+
+	const rounds = 1000
+	kinds := []string{"logout", "session end", "key revoke", "logout", "session end", "key revoke"}
+	var done atomic.Int64
+	var failures atomic.Int64
+	fail := func(format string, args ...any) {
+		if failures.Add(1) <= 5 {
+			t.Errorf(format, args...)
+		}
+	}
+	// A few users, each with a password that stays the same: logins are cheap.
+	type acct struct{ id, name, pw, token string }
+	accts := make([]acct, 8)
+	for i := range accts {
+		accts[i].id, accts[i].name, accts[i].pw = a.CreateUser(t, admin, "editor")
+		accts[i].token = a.Login(t, accts[i].name, accts[i].pw)
+	}
+	var wg sync.WaitGroup
+	for w := range accts {
+		wg.Go(func() {
+			ac := accts[w]
+			rng := rand.New(rand.NewPCG(uint64(w), 14))
+			for done.Add(1) <= rounds && failures.Load() == 0 {
+				kind := kinds[rng.IntN(len(kinds))]
+				var cred ppCredential
+				var revoke func() int
+				switch kind {
+				case "logout":
+					tok := a.Login(t, ac.name, ac.pw)
+					cred = ppCredential{bearer: tok}
+					revoke = func() int {
+						return a.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Bearer: tok}).Status
+					}
+				case "session end":
+					tok := b.Login(t, ac.name, ac.pw)
+					_, claims := idClaims(t, tok)
+					sid, _ := claims["sid"].(string)
+					cred = ppCredential{bearer: tok}
+					revoke = func() int {
+						return a.Do(t, harness.Req{Method: http.MethodDelete, Path: "/api/v1/auth/sessions/" + sid, Bearer: ac.token}).Status
+					}
+				case "key revoke":
+					k := akCreate(t, a, ac.token, map[string]any{"name": "race"})
+					cred = ppCredential{key: k.Key}
+					revoke = func() int {
+						return a.Do(t, harness.Req{Method: http.MethodDelete, Path: akPath + "/" + k.ID, Bearer: ac.token}).Status
+					}
+				}
+				// b uses the credential before and during the revocation.
+				for range rng.IntN(3) {
+					cred.me(t, b)
+				}
+				var answered atomic.Int64 // unix nanos when a's call answered
+				stop := make(chan struct{})
+				hammer := make(chan struct{})
+				go func() {
+					defer close(hammer)
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						start := time.Now().UnixNano()
+						st := cred.me(t, b)
+						if at := answered.Load(); at != 0 && start > at && st == http.StatusOK {
+							fail("%s: b accepted the credential on a request sent %v after a answered", kind, time.Duration(start-at))
+						}
+						time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
+					}
+				}()
+				time.Sleep(time.Duration(rng.IntN(5000)) * time.Microsecond)
+				if st := revoke(); st != http.StatusNoContent {
+					fail("%s on a: %d", kind, st)
+				}
+				answered.Store(time.Now().UnixNano())
+				if st := cred.me(t, b); st != http.StatusUnauthorized {
+					fail("%s: b's first request after a answered: %d, want 401", kind, st)
+				}
+				close(stop)
+				<-hammer
+			}
+		})
+	}
+	wg.Wait()
+	// And the heavy ones, less often: password change, disable, role change.
+	for i := range 10 {
+		id, name, pw := a.CreateUser(t, admin, "editor")
+		other := b.Login(t, name, pw)
+		key := akCreate(t, a, b.Login(t, name, pw), map[string]any{"name": "owner change"})
+		ppWaitFresh(t, b, ppCredential{bearer: other})
+		ppCredential{key: key.Key}.me(t, b)
+		var r *harness.Response
+		switch i % 3 {
+		case 0:
+			self := a.Login(t, name, pw)
+			r = a.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/password", Bearer: self,
+				Body: map[string]string{"currentPassword": pw, "newPassword": fmt.Sprintf("a brand new passphrase %d", i+17)}})
+			if r.Status != http.StatusNoContent {
+				t.Fatalf("password change: %d %s", r.Status, r.Body)
+			}
+		case 1:
+			idWantStatus(t, a.Do(t, idUserReq(http.MethodPatch, "/api/v1/users/"+id, admin, map[string]any{"disabled": true})), http.StatusOK, "")
+			if st := (ppCredential{key: key.Key}).me(t, b); st != http.StatusUnauthorized {
+				t.Fatalf("disable: b accepted the user's API key: %d", st)
+			}
+		case 2:
+			idWantStatus(t, a.Do(t, idUserReq(http.MethodPatch, "/api/v1/users/"+id, admin, map[string]any{"role": "viewer"})), http.StatusOK, "")
+			me := b.Do(t, harness.Req{Method: http.MethodGet, Path: "/api/v1/auth/me", APIKey: key.Key})
+			if me.Status == http.StatusOK && !strings.Contains(string(me.Body), `"viewer"`) {
+				t.Fatalf("role change: b still serves the key with the old role: %s", me.Body)
+			}
+		}
+		if st := (ppCredential{bearer: other}).me(t, b); st != http.StatusUnauthorized {
+			t.Fatalf("change %d: b accepted the other session's token: %d", i%3, st)
+		}
+	}
+}
+
+// ppBehindProxy is b, sharing a's database and Redis prefix, but reaching
+// Redis through p.
+func ppBehindProxy(p *testenv.Proxy) harness.Option {
+	return harness.WithConfig(func(c *config.Config) {
+		c.Redis.URL = "redis://" + p.Addr + "/0"
+		c.Redis.Addrs = nil
+	})
+}
+
+// ppRefused waits for s to answer the credential with anything but 200
+// and fails if it ever answers 200.
+func ppNeverAccepted(t *testing.T, s *harness.Server, c ppCredential, when string) int {
+	t.Helper()
+	st := c.me(t, s)
+	if st == http.StatusOK {
+		t.Fatalf("%s: %s accepted a revoked credential", when, s.URL)
+	}
+	return st
+}
+
+// b's link to Redis is cut silently (a partition): b stops trusting its
+// set within the lease, never accepts a credential revoked meanwhile on a,
+// and recovers when the link heals. Then the same with the link killed
+// (CLIENT KILL of b's connections).
+func TestAPartitionedInstanceNeverAcceptsARevokedCredential(t *testing.T) {
+	harness.PostgresOnly(t, "an instance cut off from Redis")
+	t.Parallel()
+	a := harness.Start(t, ppFast(100*time.Millisecond))
+	addr := strings.TrimPrefix(strings.TrimSuffix(a.Config.Redis.URL, "/0"), "redis://")
+	if i := strings.LastIndex(addr, "/"); i >= 0 {
+		addr = addr[:i]
+	}
+	p := testenv.StartProxy(t, addr)
+	b := harness.Start(t, harness.SharedWith(a), ppBehindProxy(p))
+	admin := a.AdminToken(t)
+	_, name, pw := a.CreateUser(t, admin, "editor")
+	keeper := ppCredential{bearer: a.Login(t, name, pw)}
+	ppWaitFresh(t, b, keeper)
+
+	revoked := ppCredential{bearer: a.Login(t, name, pw)}
+	ppWaitFresh(t, b, revoked)
+	p.Cut()
+	idWantStatus(t, a.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Bearer: revoked.bearer}), http.StatusNoContent, "")
+	if st := ppNeverAccepted(t, b, revoked, "partitioned"); st != http.StatusServiceUnavailable && st != http.StatusUnauthorized {
+		t.Fatalf("partitioned, revoked token: %d, want 503 (or 401)", st)
+	}
+	p.Heal()
+	ppWaitFresh(t, b, keeper)
+	if st := revoked.me(t, b); st != http.StatusUnauthorized {
+		t.Fatalf("healed, revoked token: %d, want 401", st)
+	}
+
+	// CLIENT KILL of b's connections (those through the proxy), right
+	// before a revokes.
+	killed := ppCredential{bearer: a.Login(t, name, pw)}
+	ppWaitFresh(t, b, killed)
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	for _, la := range p.Outbound() {
+		_ = rdb.ClientKillByFilter(context.Background(), "ADDR", la).Err()
+	}
+	idWantStatus(t, a.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Bearer: killed.bearer}), http.StatusNoContent, "")
+	if st := ppNeverAccepted(t, b, killed, "after CLIENT KILL"); st != http.StatusUnauthorized && st != http.StatusServiceUnavailable {
+		t.Fatalf("after CLIENT KILL, revoked token: %d", st)
+	}
+	ppWaitFresh(t, b, keeper)
+	if st := killed.me(t, b); st != http.StatusUnauthorized {
+		t.Fatalf("after CLIENT KILL, recovered, revoked token: %d, want 401", st)
+	}
+}
+
+// A gap in the feed (trimmed past b's position while b was cut off, and
+// the entry's Redis key lost too) is detected and b reloads from the
+// durable record: the revocation holds on b although neither the feed nor
+// Redis's keys hold it any more.
+func TestAFeedGapIsDetectedAndReloadedFromTheRecord(t *testing.T) {
+	harness.PostgresOnly(t, "the Redis feed")
+	t.Parallel()
+	a := harness.Start(t, ppFast(100*time.Millisecond))
+	addr := strings.TrimPrefix(a.Config.Redis.URL, "redis://")
+	if i := strings.LastIndex(addr, "/"); i >= 0 {
+		addr = addr[:i]
+	}
+	p := testenv.StartProxy(t, addr)
+	b := harness.Start(t, harness.SharedWith(a), ppBehindProxy(p))
+	admin := a.AdminToken(t)
+	_, name, pw := a.CreateUser(t, admin, "editor")
+	keeper := ppCredential{bearer: a.Login(t, name, pw)}
+	revoked := ppCredential{bearer: a.Login(t, name, pw)}
+	ppWaitFresh(t, b, keeper)
+	ppWaitFresh(t, b, revoked)
+	_, claims := idClaims(t, revoked.bearer)
+	jti, _ := claims["jti"].(string)
+
+	p.Cut()
+	idWantStatus(t, a.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Bearer: revoked.bearer}), http.StatusNoContent, "")
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	prefix := a.Config.Redis.KeyPrefix
+	log := prefix + "{deny}:log"
+	msgs, err := rdb.XRange(ctx, log, "-", "+").Result()
+	if err != nil || len(msgs) == 0 {
+		t.Fatalf("feed entries: %d, %v", len(msgs), err)
+	}
+	for _, m := range msgs { // trimmed unread (the service trims with XDEL)
+		if err := rdb.XDel(ctx, log, m.ID).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rdb.Del(ctx, prefix+"{deny}:jti:"+jti).Err(); err != nil { // and Redis's key lost
+		t.Fatal(err)
+	}
+	p.Heal()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(b.Logs(), `"after_gap":true`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("b did not reload after the gap; logs:\n%s", b.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ppWaitFresh(t, b, keeper)
+	if st := revoked.me(t, b); st != http.StatusUnauthorized {
+		t.Fatalf("after the reload, the revocation the feed lost: %d, want 401", st)
+	}
+}
