@@ -138,7 +138,7 @@ func TestRevocationReachesTheOtherInstanceBeforeTheCallAnswers(t *testing.T) {
 						if at := answered.Load(); at != 0 && start > at && st == http.StatusOK {
 							fail("%s: b accepted the credential on a request sent %v after a answered", kind, time.Duration(start-at))
 						}
-						time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
+						time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond) // its own source: rng is the worker's
 					}
 				}()
 				time.Sleep(time.Duration(rng.IntN(5000)) * time.Microsecond)
