@@ -18,6 +18,7 @@ import (
 
 	pgadapter "github.com/m9m/auth/adapter/postgres"
 	"github.com/m9m/auth/infra/config"
+	"github.com/m9m/auth/infra/dial"
 )
 
 // Open returns a configured pool. It does not connect; callers ping.
@@ -32,10 +33,18 @@ type OnFailure func()
 
 // OpenObserved is Open with onFailure (nil for none) told of every failure.
 func OpenObserved(db config.DatabaseConfig, pool config.ConnectionPoolConfig, onFailure OnFailure) (*sqlx.DB, error) {
+	return open(db, pool, onFailure, nil)
+}
+
+// open is OpenObserved dialing with d (nil: the driver's own dialer).
+func open(db config.DatabaseConfig, pool config.ConnectionPoolConfig, onFailure OnFailure, d dial.Dialer) (*sqlx.DB, error) {
 	connector, err := pq.NewConnector(withPassword(db.URL, db.Password))
 	if err != nil {
 		// lib/pq's parse errors can echo the DSN; keep it out of the message.
 		return nil, fmt.Errorf("database.url: invalid Postgres URL")
+	}
+	if d != nil {
+		connector.Dialer(dial.Postgres{D: d})
 	}
 	conn := sqlx.NewDb(sql.OpenDB(pgadapter.ObserveFailures(connector, onFailure)), "postgres")
 	conn.SetMaxOpenConns(pool.MaxOpen)
@@ -114,12 +123,13 @@ type Params struct {
 	Database  config.DatabaseConfig
 	Pool      config.ConnectionPoolConfig
 	Log       *zap.Logger
-	OnFailure OnFailure `optional:"true"`
+	OnFailure OnFailure   `optional:"true"`
+	Dialer    dial.Dialer `optional:"true"`
 }
 
 // New opens the pool, migrates on start when configured, and closes on stop.
 func New(p Params) (*sqlx.DB, error) {
-	db, err := OpenObserved(p.Database, p.Pool, p.OnFailure)
+	db, err := open(p.Database, p.Pool, p.OnFailure, p.Dialer)
 	if err != nil {
 		return nil, err
 	}

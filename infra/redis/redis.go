@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/m9m/auth/infra/config"
+	"github.com/m9m/auth/infra/dial"
 )
 
 // Prefix is the key prefix every Redis adapter writes under.
@@ -20,8 +21,14 @@ type Prefix string
 // NewClient builds the client: Addrs (Sentinel when MasterName is set,
 // Cluster otherwise) or URL for a single node.
 func NewClient(cfg config.RedisConfig) (goredis.UniversalClient, error) {
+	return newClient(cfg, nil)
+}
+
+// newClient is NewClient dialing with d (nil: the driver's own dialer).
+func newClient(cfg config.RedisConfig, d dial.Dialer) (goredis.UniversalClient, error) {
 	if len(cfg.Addrs) > 0 {
 		return goredis.NewUniversalClient(&goredis.UniversalOptions{
+			Dialer:             d,
 			Addrs:              cfg.Addrs,
 			MasterName:         cfg.MasterName,
 			Password:           cfg.Password,
@@ -50,6 +57,9 @@ func NewClient(cfg config.RedisConfig) (goredis.UniversalClient, error) {
 	opts.DialerRetries = dialerRetries
 	opts.DialerRetryTimeout = dialerRetryWait
 	opts.ContextTimeoutEnabled = true
+	if d != nil {
+		opts.Dialer = d
+	}
 	return goredis.NewClient(opts), nil
 }
 
@@ -69,13 +79,14 @@ type Params struct {
 	Lifecycle fx.Lifecycle
 	Config    config.RedisConfig
 	Log       *zap.Logger
+	Dialer    dial.Dialer `optional:"true"`
 }
 
 // New builds the client and closes it on stop. Start does not fail when
 // Redis is down: JWT requests then answer 503 and /ready says so, while API
 // keys and basic auth keep working (contract §4).
 func New(p Params) (goredis.UniversalClient, error) {
-	c, err := NewClient(p.Config)
+	c, err := newClient(p.Config, p.Dialer)
 	if err != nil {
 		return nil, err
 	}

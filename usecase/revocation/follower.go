@@ -178,6 +178,9 @@ func (f *Follower) Stop(ctx context.Context) error {
 	return nil
 }
 
+// readSlack is how much longer than Block a feed read may take.
+const readSlack = 2 * time.Second
+
 func (f *Follower) loop(ctx context.Context) {
 	defer close(f.done)
 	var pos port.FeedPosition
@@ -194,7 +197,11 @@ func (f *Follower) loop(ctx context.Context) {
 			pos, reload = p, false
 		}
 		sent := time.Since(f.epoch)
-		entries, next, err := f.feed.Follow(ctx, pos, f.settings.Block)
+		// A read that does not answer (a partition) is given up after a
+		// while, so the loop reconnects soon after the link heals.
+		rctx, cancel := context.WithTimeout(ctx, f.settings.Block+readSlack)
+		entries, next, err := f.feed.Follow(rctx, pos, f.settings.Block)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return
