@@ -425,7 +425,7 @@ func TestKeysAreBounded(t *testing.T) {
 		t.Fatalf("%d keys kept, want the cap 3", n)
 	}
 	wantCalls(t, f.leaser, 1, 1, 1, 1, 1, 1) // d: no slice, one lease of one each time
-	f.clock.Advance(40 * time.Millisecond)    // a, b, c expire
+	f.clock.Advance(40 * time.Millisecond)   // a, b, c expire
 	f.allow(t, "e")
 	if n := f.limiter.Keys(); n != 1 {
 		t.Fatalf("%d keys kept after the sweep, want only e", n)
