@@ -48,25 +48,47 @@ func NewRateLimiter(clock port.Clock, perMinute, burst int) (*RateLimiter, error
 
 // Allow spends one unit of key's budget.
 func (l *RateLimiter) Allow(ctx context.Context, key string) (port.RateDecision, error) {
+	lease, err := l.Lease(ctx, key, 1)
+	return lease.Decision, err
+}
+
+// LeaseValidity is the longest a lease handed out by Lease may be held (its
+// ValidFor), as the Redis limiter's: callers hold their slices for less.
+const LeaseValidity = time.Second
+
+var _ port.BudgetLeaser = (*RateLimiter)(nil)
+
+// Lease spends up to want units of key's budget at once, as the Redis
+// limiter's lease script does: from a TAT ahead of now by ahead ≤ τ, the
+// units that conform now are c = ⌊(τ − ahead) / T⌋ + 1; n = min(want, c) of
+// them are granted, as n requests arriving together now, and the TAT moves
+// by n × T. Decision.Remaining is c − n; a budget with nothing that
+// conforms grants 0 with RetryAfter. want below 1 is taken as 1 (and Allow
+// is exactly a lease of one).
+func (l *RateLimiter) Lease(ctx context.Context, key string, want int) (port.BudgetLease, error) {
 	if err := ctx.Err(); err != nil {
-		return port.RateDecision{}, domain.Unavailable("rate limiter", err)
+		return port.BudgetLease{}, domain.Unavailable("rate limiter", err)
 	}
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.spendLocked(key, now), nil
+	return l.leaseLocked(key, now, max(want, 1)), nil
 }
 
-func (l *RateLimiter) spendLocked(key string, now time.Time) port.RateDecision {
+func (l *RateLimiter) leaseLocked(key string, now time.Time, want int) port.BudgetLease {
 	tat, ok := l.tats[key]
 	if !ok || tat.Before(now) {
 		tat = now
 	}
 	ahead := tat.Sub(now)
 	if ahead > l.tolerance {
-		return port.RateDecision{Limit: l.perMinute, RetryAfter: ahead - l.tolerance, ResetAfter: ahead}
+		return port.BudgetLease{ValidFor: LeaseValidity, Decision: port.RateDecision{
+			Limit: l.perMinute, RetryAfter: ahead - l.tolerance, ResetAfter: ahead,
+		}}
 	}
-	next := tat.Add(l.interval)
+	conforming := int((l.tolerance-ahead)/l.interval) + 1
+	n := min(want, conforming)
+	next := tat.Add(l.interval * time.Duration(n))
 	l.tats[key] = next
 	l.writes++
 	if l.writes%sweepEvery == 0 {
@@ -76,11 +98,11 @@ func (l *RateLimiter) spendLocked(key string, now time.Time) port.RateDecision {
 			}
 		}
 	}
-	return port.RateDecision{
+	return port.BudgetLease{Granted: n, ValidFor: LeaseValidity, Decision: port.RateDecision{
 		Allowed: true, Limit: l.perMinute,
-		Remaining:  int((l.tolerance - ahead) / l.interval),
+		Remaining:  conforming - n,
 		ResetAfter: next.Sub(now),
-	}
+	}}
 }
 
 // Gate is the in-process port.RequestGate of the embedded mode: the

@@ -365,6 +365,16 @@ type RateLimitConfig struct {
 	RequestsPerMinute int `yaml:"requests_per_minute"`
 	// Burst is how many requests may arrive at once (at least 1 when enabled).
 	Burst int `yaml:"burst"`
+	// Slack is how many requests, at most, the budget shared by several
+	// instances may admit in any window beyond what one exact GCRA would:
+	// burst + W/T + slack in a window of length W (T = 1 min /
+	// RequestsPerMinute). Each instance spends slices of a caller's budget
+	// leased in advance (at most slack units, valid for slack × T, at most
+	// 1 s; see usecase/budget), so that most requests cost no Redis round
+	// trip. 0 disables leasing: one Redis call per request, exact. Not
+	// negative; the default, 5, is burst/20 of the default burst: keep about
+	// that ratio when changing the burst.
+	Slack int `yaml:"slack"`
 }
 
 // ConnectionPoolConfig configures database/sql pooling.
@@ -482,7 +492,7 @@ func Default() *Config {
 			},
 		},
 		Performance: PerformanceConfig{
-			RateLimit:      RateLimitConfig{Enabled: true, RequestsPerMinute: 600, Burst: 100},
+			RateLimit:      RateLimitConfig{Enabled: true, RequestsPerMinute: 600, Burst: 100, Slack: 5},
 			ConnectionPool: ConnectionPoolConfig{MaxOpen: 20, MaxIdle: 20, MaxLifetime: 30 * time.Minute},
 		},
 		Monitoring: MonitoringConfig{Metrics: MetricsConfig{Listen: "127.0.0.1:9090", Path: "/metrics"}},

@@ -136,6 +136,7 @@ func TestDefaultsWithSecretAreValid(t *testing.T) {
 		{"security.login_throttle.window", cfg.Security.LoginThrottle.Window, 15 * time.Minute},
 		{"performance.rate_limit.requests_per_minute", cfg.Performance.RateLimit.RequestsPerMinute, 600},
 		{"performance.rate_limit.burst", cfg.Performance.RateLimit.Burst, 100},
+		{"performance.rate_limit.slack", cfg.Performance.RateLimit.Slack, 5},
 		{"performance.connection_pool.max_open", cfg.Performance.ConnectionPool.MaxOpen, 20},
 		{"performance.connection_pool.max_idle", cfg.Performance.ConnectionPool.MaxIdle, 20},
 		{"performance.connection_pool.max_lifetime", cfg.Performance.ConnectionPool.MaxLifetime, 30 * time.Minute},
@@ -183,6 +184,7 @@ func TestEnvVars(t *testing.T) {
 		"M9M_SECURITY_BOOTSTRAP_ADMIN_PASSWORD":          "security.bootstrap_admin.password",
 		"M9M_SERVER_TLS_CERT_FILE":                       "server.tls.cert_file",
 		"M9M_AUDIT_FLUSH_INTERVAL":                       "audit.flush_interval",
+		"M9M_PERFORMANCE_RATE_LIMIT_SLACK":               "performance.rate_limit.slack",
 	} {
 		if !slices.Contains(vars, env) {
 			t.Errorf("EnvVars() lacks %s", env)

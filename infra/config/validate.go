@@ -321,6 +321,10 @@ func (c *Config) validatePerformance(v *validator) {
 			v.add(f.key, "must be at least 1 when performance.rate_limit.enabled is true, got %d", f.n)
 		}
 	}
+	// 0 is meaningful (no leasing), enabled or not.
+	if r.Slack < 0 {
+		v.add("performance.rate_limit.slack", "must not be negative, got %d", r.Slack)
+	}
 
 	p := c.Performance.ConnectionPool
 	v.intMin("performance.connection_pool.max_open", p.MaxOpen, 1)

@@ -269,6 +269,13 @@ func TestValidationRules(t *testing.T) {
 			c.Performance.RateLimit.Burst = -5
 		}, "performance.rate_limit.burst", "must not be negative"},
 		{"burst zero when enabled", func(_ *testing.T, c *config.Config) { c.Performance.RateLimit.Burst = 0 }, "performance.rate_limit.burst", "at least 1"},
+		{"slack negative", func(_ *testing.T, c *config.Config) { c.Performance.RateLimit.Slack = -1 }, "performance.rate_limit.slack", "must not be negative, got -1"},
+		{"slack negative even when disabled", func(_ *testing.T, c *config.Config) {
+			c.Performance.RateLimit.Enabled = false
+			c.Performance.RateLimit.Slack = -3
+		}, "performance.rate_limit.slack", "must not be negative"},
+		{"slack zero: no leasing", func(_ *testing.T, c *config.Config) { c.Performance.RateLimit.Slack = 0 }, "", ""},
+		{"slack above the burst", func(_ *testing.T, c *config.Config) { c.Performance.RateLimit.Slack = 1000 }, "", ""},
 
 		// connection pool
 		{"pool max open zero", func(_ *testing.T, c *config.Config) {
