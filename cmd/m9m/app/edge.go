@@ -16,6 +16,7 @@ import (
 	"github.com/m9m/auth/infra/redis"
 	"github.com/m9m/auth/infra/tlsreload"
 	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/usecase/budget"
 )
 
 // EdgeModule wires what makes the service safe to expose and to run as
@@ -32,11 +33,17 @@ var EdgeModule = fx.Options(
 // newRateLimiter is the GCRA limiter of performance.rate_limit, or none (a
 // nil port.RateLimiter, which the server treats as "no limit") when it is
 // disabled.
-func newRateLimiter(cfg config.RateLimitConfig, rdb goredis.UniversalClient, prefix redis.Prefix) (port.RateLimiter, error) {
+func newRateLimiter(cfg config.RateLimitConfig, rdb goredis.UniversalClient, prefix redis.Prefix, clock port.Clock) (port.RateLimiter, error) {
 	if !cfg.Enabled {
 		return nil, nil
 	}
-	return redisadapter.NewRateLimiter(rdb, string(prefix), cfg.RequestsPerMinute, cfg.Burst)
+	shared, err := redisadapter.NewRateLimiter(rdb, string(prefix), cfg.RequestsPerMinute, cfg.Burst)
+	if err != nil {
+		return nil, err
+	}
+	// Slices of the shared budgets spent in process (performance.rate_limit.slack;
+	// 0: one round trip a request, as the shared limiter alone).
+	return budget.New(shared, clock, budget.Settings{PerMinute: cfg.RequestsPerMinute, Burst: cfg.Burst, Slack: cfg.Slack})
 }
 
 type metricsOut struct {
