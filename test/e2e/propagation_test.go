@@ -12,8 +12,10 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"go.uber.org/fx"
 
 	"github.com/m9m/auth/infra/config"
+	"github.com/m9m/auth/infra/dial"
 	"github.com/m9m/auth/test/harness"
 	"github.com/m9m/auth/test/testenv"
 )
@@ -313,5 +315,69 @@ func TestAFeedGapIsDetectedAndReloadedFromTheRecord(t *testing.T) {
 	ppWaitFresh(t, b, keeper)
 	if st := revoked.me(t, b); st != http.StatusUnauthorized {
 		t.Fatalf("after the reload, the revocation the feed lost: %d, want 401", st)
+	}
+}
+
+// A fresh instance answers JWT and API-key requests with no call to Redis
+// or Postgres: a counting dialer under both clients sees, during 2,000
+// requests, no more writes than the same instance makes idle in the same
+// time (its feed reads, the outbox relay), within 0.05 a request.
+func TestTheHotPathMakesNoRoundTrip(t *testing.T) {
+	harness.PostgresOnly(t, "Redis and Postgres round trips")
+	t.Parallel()
+	d := testenv.NewCountingDialer()
+	s := harness.Start(t, ppFast(time.Second),
+		harness.WithConfig(func(c *config.Config) { c.Performance.RateLimit.Slack = 500_000 }),
+		harness.WithFx(fx.Provide(func() dial.Dialer { return d.Dial })))
+	redisAddr := strings.TrimPrefix(s.Config.Redis.URL, "redis://")
+	if i := strings.LastIndex(redisAddr, "/"); i >= 0 {
+		redisAddr = redisAddr[:i]
+	}
+	pgAddr := "127.0.0.1:5432"
+	admin := s.AdminToken(t)
+	key := akCreate(t, s, admin, map[string]any{"name": "hot path"})
+	creds := []ppCredential{{bearer: admin}, {key: key.Key}}
+	for _, c := range creds {
+		ppWaitFresh(t, s, c)
+		for range 20 { // fill the caches, lease the first slices
+			c.me(t, s)
+		}
+	}
+	count := func() (int64, int64) { return d.Writes(redisAddr), d.Writes(pgAddr) }
+
+	r0, p0 := count()
+	idle := time.Second
+	time.Sleep(idle)
+	r1, p1 := count()
+
+	const perCredential = 1000
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, c := range creds {
+		for range 4 {
+			wg.Go(func() {
+				for range perCredential / 4 {
+					if st := c.me(t, s); st != http.StatusOK {
+						t.Errorf("hot path request: %d", st)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	took := time.Since(start)
+	r2, p2 := count()
+	requests := float64(perCredential * len(creds))
+	scale := float64(took) / float64(idle)
+	redisExcess := float64(r2-r1) - float64(r1-r0)*scale
+	pgExcess := float64(p2-p1) - float64(p1-p0)*scale
+	t.Logf("%d requests in %v: Redis writes %d (idle %d in %v), Postgres writes %d (idle %d): %.4f and %.4f a request beyond idle",
+		int(requests), took, r2-r1, r1-r0, idle, p2-p1, p1-p0, redisExcess/requests, pgExcess/requests)
+	if r1 == r0 {
+		t.Fatalf("the dialer counted no Redis write while idle: it is not under the client (the feed is read all along)")
+	}
+	if redisExcess/requests >= 0.05 || pgExcess/requests >= 0.05 {
+		t.Fatalf("the hot path made calls: %.4f Redis and %.4f Postgres writes a request beyond idle, want < 0.05", redisExcess/requests, pgExcess/requests)
 	}
 }
