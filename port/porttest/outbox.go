@@ -53,11 +53,11 @@ func InvalidationOutbox(t *testing.T, newOutbox func(t *testing.T) (port.Invalid
 		want := []port.FeedEntry{key(), owner(), key()}
 		write(t, time.Minute, want[0], want[1])
 		write(t, time.Minute, want[2])
-		got := drain(t, ob, 30*time.Second, 10)
+		got := drainOutbox(t, ob, 30*time.Second, 10)
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("published %+v, want %+v", got, want)
 		}
-		if again := drain(t, ob, 0, 10); len(again) != 0 {
+		if again := drainOutbox(t, ob, 0, 10); len(again) != 0 {
 			t.Fatalf("a second drain published %+v, want nothing (published entries are deleted)", again)
 		}
 	})
@@ -67,10 +67,10 @@ func InvalidationOutbox(t *testing.T, newOutbox func(t *testing.T) (port.Invalid
 		old, young := key(), owner()
 		write(t, time.Hour, old)
 		write(t, 0, young)
-		if got := drain(t, ob, 30*time.Minute, 10); !reflect.DeepEqual(got, []port.FeedEntry{old}) {
+		if got := drainOutbox(t, ob, 30*time.Minute, 10); !reflect.DeepEqual(got, []port.FeedEntry{old}) {
 			t.Fatalf("published %+v, want only the hour-old entry", got)
 		}
-		if got := drain(t, ob, 0, 10); !reflect.DeepEqual(got, []port.FeedEntry{young}) {
+		if got := drainOutbox(t, ob, 0, 10); !reflect.DeepEqual(got, []port.FeedEntry{young}) {
 			t.Fatalf("published %+v, want the young entry once it is old enough", got)
 		}
 	})
@@ -81,7 +81,7 @@ func InvalidationOutbox(t *testing.T, newOutbox func(t *testing.T) (port.Invalid
 		write(t, time.Minute, want...)
 		var got []port.FeedEntry
 		for _, size := range []int{2, 2, 1} {
-			page := drain(t, ob, 0, 2)
+			page := drainOutbox(t, ob, 0, 2)
 			if len(page) != size {
 				t.Fatalf("drain of limit 2 published %d entries, want %d", len(page), size)
 			}
@@ -105,7 +105,7 @@ func InvalidationOutbox(t *testing.T, newOutbox func(t *testing.T) (port.Invalid
 		if !reflect.DeepEqual(tried, want) {
 			t.Fatalf("publish was offered %+v, want %+v", tried, want)
 		}
-		if got := drain(t, ob, 0, 10); !reflect.DeepEqual(got, want) {
+		if got := drainOutbox(t, ob, 0, 10); !reflect.DeepEqual(got, want) {
 			t.Fatalf("after a failed publish the next drain published %+v, want %+v again", got, want)
 		}
 	})
@@ -149,7 +149,7 @@ func InvalidationOutbox(t *testing.T, newOutbox func(t *testing.T) (port.Invalid
 		if r.n != 1 || !reflect.DeepEqual(r.got, []port.FeedEntry{first}) {
 			t.Fatalf("the first drain published %d: %+v; want its own entry", r.n, r.got)
 		}
-		if left := drain(t, ob, 0, 10); len(left) != 0 {
+		if left := drainOutbox(t, ob, 0, 10); len(left) != 0 {
 			t.Fatalf("left after both drains: %+v, want nothing", left)
 		}
 	})
@@ -161,9 +161,9 @@ func InvalidationOutbox(t *testing.T, newOutbox func(t *testing.T) (port.Invalid
 	})
 }
 
-// drain runs one successful Drain and returns what it published, checking
+// drainOutbox runs one successful Drain and returns what it published, checking
 // that its count agrees.
-func drain(t *testing.T, ob port.InvalidationOutbox, olderThan time.Duration, limit int) []port.FeedEntry {
+func drainOutbox(t *testing.T, ob port.InvalidationOutbox, olderThan time.Duration, limit int) []port.FeedEntry {
 	t.Helper()
 	var got []port.FeedEntry
 	n, err := ob.Drain(context.Background(), olderThan, limit, func(e []port.FeedEntry) error {
