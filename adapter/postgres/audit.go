@@ -132,12 +132,12 @@ func insertEvents(ctx context.Context, q sqlx.ExecerContext, events []audit.Even
 // other key of theirs for nothing. A created key needs no row: unknown keys
 // are never cached.
 func outboxEntries(events []audit.Event) (keys, owners []string) {
-	seen := make(map[[2]string]bool)
 	add := func(key, owner string) {
-		if seen[[2]string{key, owner}] {
-			return
+		for i := range keys {
+			if keys[i] == key && owners[i] == owner {
+				return // batches are a handful of events: a scan beats a map
+			}
 		}
-		seen[[2]string{key, owner}] = true
 		keys, owners = append(keys, key), append(owners, owner)
 	}
 	for _, e := range events {

@@ -501,3 +501,50 @@ func TestCacheConcurrentUse(t *testing.T) {
 		t.Fatalf("%d entries, bound is 8", n)
 	}
 }
+
+// The request path's cost with the cache warm, without and with contention:
+//
+//	go test -run '^$' -bench Cache -benchmem ./usecase/apikey/
+func BenchmarkCacheHit(b *testing.B) {
+	f := newCacheFixture(apikey.CacheSettings{})
+	digest, _ := f.store.put(domain.NewID(), user.RoleEditor)
+	ctx := context.Background()
+	if _, err := f.cache.GetByDigest(ctx, digest); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.cache.GetByDigest(ctx, digest); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if reads := f.store.reads.Load(); reads != 1 {
+		b.Fatalf("%d store reads, want the one fill", reads)
+	}
+}
+
+func BenchmarkCacheHitParallel(b *testing.B) {
+	f := newCacheFixture(apikey.CacheSettings{})
+	var digests []string
+	for range 64 {
+		d, _ := f.store.put(domain.NewID(), user.RoleEditor)
+		digests = append(digests, d)
+	}
+	ctx := context.Background()
+	for _, d := range digests {
+		if _, err := f.cache.GetByDigest(ctx, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, err := f.cache.GetByDigest(ctx, digests[i%len(digests)]); err != nil {
+				b.Error(err)
+				return
+			}
+			i++
+		}
+	})
+}
