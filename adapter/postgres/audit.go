@@ -77,13 +77,33 @@ func auditedStatement(write string, writeParams int) string {
 	SELECT count(*) FROM w`
 }
 
-// Insert stores the batch in one round trip.
+// auditOutboxInsert is auditInsert plus the rows of invalidation_outbox
+// the events call for, as one statement (one round trip, one snapshot):
+// $12 and $13 are the key and owner IDs, "" where the other is set.
+var auditOutboxInsert = `WITH a AS (` + auditInsert + `)
+	INSERT INTO invalidation_outbox (key_id, owner_id)
+	SELECT NULLIF(k, ''), NULLIF(o, '') FROM unnest($12::text[], $13::text[]) AS x(k, o)`
+
+// Insert stores the batch in one round trip. These are the audit writer's
+// batches, recorded after the fact and outside any change's transaction,
+// so they owe the invalidation outbox nothing: the changes that do wrote
+// their rows with their own events (insertEvents).
 func (s *AuditStore) Insert(ctx context.Context, events []audit.Event) error {
-	return insertEvents(ctx, s.db, events)
+	if len(events) == 0 {
+		return nil
+	}
+	args, err := auditArgs(events)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, auditInsert, args...)
+	return translate(err)
 }
 
-// insertEvents stores events with q: the pool for the writer's batches, or
-// the transaction of the change they record for audited writes.
+// insertEvents stores the events of an audited write with q, the
+// transaction of the change they record, together with the API-key
+// invalidations that change owes the other instances' caches (see
+// outboxEntries): the rows commit with the change or not at all.
 func insertEvents(ctx context.Context, q sqlx.ExecerContext, events []audit.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -92,8 +112,46 @@ func insertEvents(ctx context.Context, q sqlx.ExecerContext, events []audit.Even
 	if err != nil {
 		return err
 	}
-	_, err = q.ExecContext(ctx, auditInsert, args...)
+	query := auditInsert
+	if keys, owners := outboxEntries(events); len(keys) > 0 {
+		query = auditOutboxInsert
+		args = append(args, pq.Array(keys), pq.Array(owners))
+	}
+	_, err = q.ExecContext(ctx, query, args...)
 	return translate(err)
+}
+
+// outboxEntries returns the invalidation_outbox rows that the successful
+// events among events call for, as parallel columns (one of each pair is
+// ""): a key revoked or rotated (including each key RevokeCredentials
+// revokes, audited one by one) names its key; a user updated (role,
+// status, password: the grant of their keys carries the first two), deleted
+// (their keys go by cascade) or cut off names the user. api_key events
+// carry their owner in Metadata["ownerId"], but the key ID is enough: a
+// cache forgets a key by its ID, and naming the owner would drop every
+// other key of theirs for nothing. A created key needs no row: unknown keys
+// are never cached.
+func outboxEntries(events []audit.Event) (keys, owners []string) {
+	add := func(key, owner string) {
+		for i := range keys {
+			if keys[i] == key && owners[i] == owner {
+				return // batches are a handful of events: a scan beats a map
+			}
+		}
+		keys, owners = append(keys, key), append(owners, owner)
+	}
+	for _, e := range events {
+		if e.Outcome != audit.OutcomeSuccess || e.TargetID == "" {
+			continue
+		}
+		switch e.Action {
+		case audit.ActionAPIKeyRevoke, audit.ActionAPIKeyRotate:
+			add(e.TargetID, "")
+		case audit.ActionUserUpdate, audit.ActionUserDelete, audit.ActionUserRevokeCredentials:
+			add("", e.TargetID)
+		}
+	}
+	return keys, owners
 }
 
 // auditArgs returns the array parameters of auditInsertSQL for events.

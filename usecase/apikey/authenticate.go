@@ -20,9 +20,12 @@ type UsageRecorder interface {
 
 // Authenticator is the X-API-Key authenticator of the authn chain. Per
 // request it does this and nothing more: parse the key (shape and checksum,
-// no I/O: a malformed key is refused before any lookup), one indexed store
-// read by digest that also returns the owner's current role and status, and
-// an in-memory note of the use. It never writes on the request path.
+// no I/O: a malformed key is refused before any lookup), one lookup by
+// digest that also returns the owner's current role and status (the
+// store's indexed read, or a Cache in front of it that answers from
+// memory), and an in-memory note of the use. It never writes on the request
+// path. Expiry and rotation grace are judged here, at request time, so a
+// cached grant stops at its time like a stored one.
 type Authenticator struct {
 	store port.APIKeyAuthStore
 	clock port.Clock

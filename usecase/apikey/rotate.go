@@ -27,7 +27,11 @@ type RotateInput struct {
 // outage. The retirement and the new key are stored in one transaction.
 // Like Create, it refuses API-key callers; like Revoke, it is for the
 // owner or an admin. A revoked (or already rotated) key or an expired one
-// cannot be rotated: 409.
+// cannot be rotated: 409. Once the rotation is committed the old key's
+// cached grants are invalidated (Invalidator: its revocation or grace must
+// reach every instance); if that fails the answer is 503 and the new key,
+// stored but never shown, is lost to its owner, who revokes it from the
+// listing and creates another.
 func (s *Service) Rotate(ctx context.Context, p principal.Principal, client principal.Client, id string, in RotateInput) (Issued, error) {
 	if p.Method == principal.MethodAPIKey {
 		return Issued{}, errKeyMintsKey
@@ -64,6 +68,11 @@ func (s *Service) Rotate(ctx context.Context, p principal.Principal, client prin
 		}
 		return nil
 	}, e)
+	if MayHaveCommitted(err) {
+		if ierr := Invalidate(ctx, s.Invalidator, port.FeedEntry{KeyID: id}); err == nil {
+			err = ierr
+		}
+	}
 	if errors.Is(err, port.ErrKeyLimit) {
 		return Issued{}, domain.ErrConflict.WithMessage(fmt.Sprintf(
 			"A key in its rotation grace still counts toward the maximum of %d active API keys; rotate without graceSeconds or revoke one first", s.settings.MaxPerUser))

@@ -1,12 +1,17 @@
 // Package apikey holds the API-key use cases (contract §5): create, list,
 // revoke and rotate keys, the X-API-Key authenticator of the authn chain,
-// and the recorder that keeps lastUsedAt current without a write per request.
+// the recorder that keeps lastUsedAt current without a write per request,
+// and the positive cache of grants that spares the request path its store
+// read (Cache), with the relay of the invalidation outbox (Relay).
 //
-// Keys are stored only as SHA-256 digests (see domain/apikey). Revocation
-// needs no cache and no cross-instance invalidation: the authenticator reads
-// the key and its owner from the store on every request, in one indexed
-// query, so a key revoked on one instance is refused by every instance at
-// once, and an owner's role change or disablement applies at once too.
+// Keys are stored only as SHA-256 digests (see domain/apikey). Without a
+// cache, the authenticator reads the key and its owner from the store on
+// every request, in one indexed query. With one, every change that stops
+// or alters a grant (revoke, rotate; the owner's role, status or deletion
+// in usecase/users) is committed first and then published through a
+// port.KeyInvalidator, which answers once every instance has forgotten the
+// grant or stopped trusting its cache: so a key revoked on one instance is
+// refused by every instance once the call has answered (contract §15).
 package apikey
 
 import (
@@ -32,6 +37,11 @@ type Deps struct {
 	Generate Generator
 	Audit    port.AuditLog
 	Clock    port.Clock
+	// Invalidator, when set, tells every instance's key cache that a key
+	// changed, after the store committed the change and before the call
+	// answers; an Invalidate failure makes the call answer 503 although the
+	// change is committed. nil means no instance caches keys.
+	Invalidator port.KeyInvalidator
 }
 
 // Settings are the limits of security.api_keys.

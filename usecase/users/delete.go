@@ -26,7 +26,10 @@ type DeleteInput struct {
 // API keys), and every token issued up to now is denied after. The user's
 // workflows are transferred or deleted in the same transaction as the user,
 // as in says; a user who owns workflows is never deleted without that
-// decision (409). An admin cannot delete their own account (409).
+// decision (409). An admin cannot delete their own account (409). Once the
+// removal is committed the cached grants of the user's keys are invalidated
+// on every instance; if that fails the answer is 503 although the user is
+// deleted.
 //
 // The decision is judged twice: once before anything happens, so that a
 // refused deletion leaves the user's sessions alone, and again inside the
@@ -74,20 +77,29 @@ func (s *Service) Delete(ctx context.Context, p principal.Principal, client prin
 		events[0].Metadata = m
 		return nil
 	}
+	var wrote written
 	err = s.Revoker.EndSessionsAround(ctx, id, "", func(ctx context.Context) error {
 		_, err := s.Remover.Remove(ctx, port.UserRemoval{
 			UserID: id, TransferTo: in.TransferTo, DeleteWorkflows: in.DeleteWorkflows,
 			At: s.Clock.Now(), Check: check, Events: events,
 		})
+		wrote.note(err)
 		if errors.Is(err, domain.ErrNotFound) {
 			return errUserNotFound
 		}
 		return err
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = s.Revoker.CutOff(ctx, id)
 	}
-	return s.Revoker.CutOff(ctx, id)
+	// The user's keys went with the row (ON DELETE CASCADE; a transfer
+	// moves workflows, never keys): their cached grants must go too.
+	if wrote.maybe {
+		if ierr := s.invalidateOwner(ctx, id); err == nil {
+			err = ierr
+		}
+	}
+	return err
 }
 
 // validate checks the request itself, before anything is read.

@@ -23,7 +23,9 @@ type RevokedCredentials struct {
 // on every instance, at once; every API key of the user is
 // revoked for good (unlike a disable, which re-enabling undoes, and unlike a
 // password reset, which leaves API keys working). The account itself stays
-// as it is: enabled or not, same password. Unknown user is 404.
+// as it is: enabled or not, same password. Unknown user is 404. Once the
+// keys are revoked their cached grants are invalidated on every instance;
+// if that fails the answer is 503 although the keys are revoked.
 //
 // Sessions are cut before keys are: a caller racing the action with a key
 // cannot mint a session (keys cannot log in) and a caller with a session
@@ -52,6 +54,14 @@ func (s *Service) RevokeCredentials(ctx context.Context, p principal.Principal, 
 		}
 		n, err := revokeAllKeys(ctx, s.Keys, id, s.Clock.Now(), keyEvent)
 		out.KeysRevoked = n
+		// One invalidation for every key of the owner, once the revocations
+		// are committed (each in its own write), and also when some failed:
+		// those that did commit must not stay cached.
+		if n > 0 || (err != nil && mayHaveCommitted(err)) {
+			if ierr := s.invalidateOwner(ctx, id); err == nil {
+				err = ierr
+			}
+		}
 		if err != nil {
 			return out, err
 		}

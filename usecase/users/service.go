@@ -4,7 +4,9 @@
 //
 // Every change that could leave a token more powerful than its user is
 // paired with ending the user's sessions in the denylist, so tokens never
-// carry a stale role and disabled or deleted users are cut off at once.
+// carry a stale role and disabled or deleted users are cut off at once; and
+// every change that alters what the user's API keys grant is followed, once
+// committed, by an invalidation of their cached grants (Deps.Invalidator).
 package users
 
 import (
@@ -14,6 +16,7 @@ import (
 	"github.com/m9m/auth/domain/audit"
 	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/usecase/apikey"
 )
 
 // SessionRevoker ends a user's sessions in the denylist and the session
@@ -39,6 +42,12 @@ type Deps struct {
 	Keys  port.APIKeyStore
 	Audit port.AuditLog
 	Clock port.Clock
+	// Invalidator, when set, tells every instance's API-key cache that a
+	// user's keys changed standing (role, disabled, deleted, revoked), after
+	// the store committed the change and before the call answers; an
+	// Invalidate failure makes the call answer 503 although the change is
+	// committed. nil means no instance caches keys.
+	Invalidator port.KeyInvalidator
 }
 
 // Service runs the user administration use cases; each has its own file.
@@ -48,6 +57,24 @@ type Service struct {
 
 // New returns the user administration use cases.
 func New(deps Deps) *Service { return &Service{Deps: deps} }
+
+// invalidateOwner forgets the cached grants of every key of userID on every
+// instance. Callers call it once the store write that changed the user (or
+// their keys) returned, if it may have committed (apikey.MayHaveCommitted),
+// and keep the error of the call itself when there is one.
+func (s *Service) invalidateOwner(ctx context.Context, userID string) error {
+	return apikey.Invalidate(ctx, s.Invalidator, port.FeedEntry{OwnerID: userID})
+}
+
+// mayHaveCommitted tells a store write that changed nothing (a refusal)
+// from one that may have committed.
+var mayHaveCommitted = apikey.MayHaveCommitted
+
+// written records whether a store write ran and may have committed.
+type written struct{ maybe bool }
+
+// note records the outcome of a store write.
+func (w *written) note(err error) { w.maybe = w.maybe || mayHaveCommitted(err) }
 
 // errSelf refuses an admin locking themselves out: demoting, disabling or
 // deleting one's own account would, with one admin, leave nobody able to

@@ -24,6 +24,9 @@ type UpdateInput struct {
 // disable also denies every token issued up to now. Re-enabling changes
 // nothing else. An admin cannot change their own role or disable
 // themselves (409), so the last admin cannot lock everyone out by accident.
+// A role or disabled change is then invalidated in every instance's API-key
+// cache (the user's keys narrow, stop, or work again); if that fails the
+// answer is 503 although the change is committed.
 func (s *Service) Update(ctx context.Context, p principal.Principal, client principal.Client, id string, in UpdateInput) (*user.User, error) {
 	role, hash, err := s.validateUpdate(ctx, in)
 	if err != nil {
@@ -39,6 +42,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, client prin
 		return nil, errSelf
 	}
 	var updated *user.User
+	var wrote written
 	e := s.updateEvent(p, client, id, in)
 	change := func(ctx context.Context) error {
 		updated, err = s.Users.Update(ctx, id, func(u *user.User) error {
@@ -54,6 +58,7 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, client prin
 			u.UpdatedAt = s.Clock.Now()
 			return nil
 		}, e)
+		wrote.note(err)
 		if errors.Is(err, domain.ErrNotFound) {
 			return errUserNotFound
 		}
@@ -66,6 +71,14 @@ func (s *Service) Update(ctx context.Context, p principal.Principal, client prin
 		}
 	} else {
 		err = change(ctx)
+	}
+	// The role and the disabled flag are in every cached grant of the
+	// user's keys (a re-enabled user's keys must work again as well); the
+	// password is not.
+	if wrote.maybe && (in.Role != nil || in.Disabled != nil) {
+		if ierr := s.invalidateOwner(ctx, id); err == nil {
+			err = ierr
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -44,11 +44,15 @@ type apiKeyServiceParams struct {
 	Clock port.Clock
 	Cfg   config.APIKeysConfig
 	Stats *metrics.Metrics
+	// Invalidator is provided where instances cache API keys (issue 14);
+	// without one, nothing caches them and nothing needs telling.
+	Invalidator port.KeyInvalidator `optional:"true"`
 }
 
 func newAPIKeyService(p apiKeyServiceParams) *apikey.Service {
 	return apikey.New(apikey.Deps{
 		Keys: countKeys(p.Keys, p.Stats), Users: p.Users, Generate: crypto.NewAPIKey, Audit: p.Audit, Clock: p.Clock,
+		Invalidator: p.Invalidator,
 	}, apikey.Settings{MaxPerUser: p.Cfg.MaxPerUser})
 }
 

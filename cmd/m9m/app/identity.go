@@ -153,12 +153,14 @@ type usersServiceParams struct {
 	Audit   port.AuditLog
 	Clock   port.Clock
 	Stats   *metrics.Metrics
+	// Invalidator: see apiKeyServiceParams.
+	Invalidator port.KeyInvalidator `optional:"true"`
 }
 
 func newUsersService(p usersServiceParams) *users.Service {
 	return users.New(users.Deps{
 		Users: countUsers(p.Users, p.Stats), Lister: p.Lister, Remover: countRemover(p.Remover, p.Stats), Hasher: p.Hasher,
-		Revoker: p.Auth.Revoker(), Keys: p.Keys, Audit: p.Audit, Clock: p.Clock,
+		Revoker: p.Auth.Revoker(), Keys: p.Keys, Audit: p.Audit, Clock: p.Clock, Invalidator: p.Invalidator,
 	})
 }
 
