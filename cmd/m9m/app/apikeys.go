@@ -75,8 +75,9 @@ func newLastUsedRecorder(lc fx.Lifecycle, store port.APIKeyAuthStore, cfg config
 	return r
 }
 
-func newAPIKeyAuthenticator(store port.APIKeyAuthStore, clock port.Clock, usage *apikey.LastUsed) authn.Authenticator {
-	return apikey.NewAuthenticator(store, clock, usage)
+// newAPIKeyAuthenticator reads grants through the mode's cache (keycache.go).
+func newAPIKeyAuthenticator(grants *apikey.Cache, clock port.Clock, usage *apikey.LastUsed) authn.Authenticator {
+	return apikey.NewAuthenticator(grants, clock, usage)
 }
 
 type basicParams struct {
