@@ -86,7 +86,7 @@ type Follower struct {
 
 	mu     sync.Mutex
 	apply  []func(port.FeedEntry)
-	clear  []func()
+	resets []func()
 	stop   chan struct{}
 	done   chan struct{}
 	loaded chan struct{} // closed after the first load
@@ -108,17 +108,17 @@ func NewFollower(feed port.RevocationFeed, record port.RevocationRecord, newSet 
 // Lease is L.
 func (f *Follower) Lease() time.Duration { return f.settings.Lease }
 
-// Subscribe makes apply hear every entry the Follower applies, and clear
-// every reload (entries may have been missed: forget everything). Call it
+// Subscribe makes apply hear every entry the Follower applies, and
+// reset every reload (entries may have been missed: forget everything). Call it
 // before Start.
-func (f *Follower) Subscribe(apply func(port.FeedEntry), clear func()) {
+func (f *Follower) Subscribe(apply func(port.FeedEntry), reset func()) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if apply != nil {
 		f.apply = append(f.apply, apply)
 	}
-	if clear != nil {
-		f.clear = append(f.clear, clear)
+	if reset != nil {
+		f.resets = append(f.resets, reset)
 	}
 }
 
@@ -241,9 +241,9 @@ func (f *Follower) load(ctx context.Context, gap bool) (port.FeedPosition, error
 		return pos, err
 	}
 	f.mu.Lock()
-	clear := f.clear
+	resets := f.resets
 	f.mu.Unlock()
-	for _, fn := range clear {
+	for _, fn := range resets {
 		fn()
 	}
 	f.set.Store(&s)
