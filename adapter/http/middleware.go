@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -206,50 +207,77 @@ func redactQuery(raw string) string {
 	return q.Encode()
 }
 
-// accessLog writes one line per request. Bodies are never logged; headers
-// only at debug level and redacted.
-func accessLog(log *zap.Logger) echo.MiddlewareFunc {
+// observeAndLog records each answer's latency by route template (never the
+// raw path, which would explode metric cardinality) and writes the access
+// line: one per request at info level, nothing at all (no field computed)
+// above it. Bodies are never logged; headers only at debug level, redacted.
+// It turns the error an inner handler returned into its answer (c.Error),
+// so both record the status the client got.
+func observeAndLog(log *zap.Logger, m Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
-			err := next(c)
-			if err != nil {
+			if err := next(c); err != nil {
 				c.Error(err)
 			}
-			req := c.Request()
-			res := c.Response()
-			fields := []zap.Field{
-				zap.String("request_id", requestID(c)),
-				zap.String("method", req.Method),
-				zap.String("route", c.Path()),
-				zap.String("path", req.URL.Path),
-				zap.Int("status", res.Status),
-				zap.Duration("latency", time.Since(start)),
-				zap.Int64("bytes_out", res.Size),
-				zap.String("ip", c.RealIP()),
-				zap.String("user_agent", req.UserAgent()),
+			latency := time.Since(start)
+			route := c.Path()
+			label := route
+			if label == "" {
+				label = "unmatched"
 			}
-			// A webhook delivery's secrets are its owner's choice of header
-			// or parameter: scrub all but the known-harmless ones, for every
-			// answer (also a 405, 413, 429 or 401 before the handler ran).
-			webhook := isWebhookRequest(c)
-			if webhook && req.URL.RawQuery != "" {
-				fields = append(fields, zap.String("query", "[REDACTED]"))
-			} else if q := redactQuery(req.URL.RawQuery); q != "" {
-				fields = append(fields, zap.String("query", q))
+			m.ObserveRequest(c.Request().Method, label, c.Response().Status, latency.Seconds())
+			if ce := log.Check(zapcore.InfoLevel, "request"); ce != nil {
+				writeAccessLine(ce, log, c, route, latency)
 			}
-			if p, ok := principalFrom(c); ok {
-				fields = append(fields, zap.String("user_id", p.UserID), zap.String("auth_method", string(p.Method)))
-			}
-			if log.Core().Enabled(zapcore.DebugLevel) {
-				if webhook {
-					fields = append(fields, zap.Any("headers", webhookLogHeaders(req.Header)))
-				} else {
-					fields = append(fields, zap.Any("headers", redactHeaders(req.Header)))
-				}
-			}
-			log.Info("request", fields...)
 			return nil
 		}
 	}
+}
+
+// accessFields recycles the access line's field slices: zap cores encode
+// the fields during Write and keep none of them.
+var accessFields = sync.Pool{New: func() any {
+	s := make([]zap.Field, 0, 16)
+	return &s
+}}
+
+func writeAccessLine(ce *zapcore.CheckedEntry, log *zap.Logger, c echo.Context, route string, latency time.Duration) {
+	req := c.Request()
+	res := c.Response()
+	fp := accessFields.Get().(*[]zap.Field)
+	fields := append((*fp)[:0],
+		zap.String("request_id", requestID(c)),
+		zap.String("method", req.Method),
+		zap.String("route", route),
+		zap.String("path", req.URL.Path),
+		zap.Int("status", res.Status),
+		zap.Duration("latency", latency),
+		zap.Int64("bytes_out", res.Size),
+		zap.String("ip", c.RealIP()),
+		zap.String("user_agent", req.UserAgent()),
+	)
+	// A webhook delivery's secrets are its owner's choice of header or
+	// parameter: scrub all but the known-harmless ones, for every answer
+	// (also a 405, 413, 429 or 401 before the handler ran).
+	webhook := isWebhookRequest(c)
+	if webhook && req.URL.RawQuery != "" {
+		fields = append(fields, zap.String("query", "[REDACTED]"))
+	} else if q := redactQuery(req.URL.RawQuery); q != "" {
+		fields = append(fields, zap.String("query", q))
+	}
+	if p, ok := principalFrom(c); ok {
+		fields = append(fields, zap.String("user_id", p.UserID), zap.String("auth_method", string(p.Method)))
+	}
+	if log.Core().Enabled(zapcore.DebugLevel) {
+		if webhook {
+			fields = append(fields, zap.Any("headers", webhookLogHeaders(req.Header)))
+		} else {
+			fields = append(fields, zap.Any("headers", redactHeaders(req.Header)))
+		}
+	}
+	ce.Write(fields...)
+	clear(fields) // drop the references before the slice waits in the pool
+	*fp = fields[:0]
+	accessFields.Put(fp)
 }

@@ -214,28 +214,8 @@ func (s *Server) RegisteredRoutes() []string {
 	return out
 }
 
-// observe records latency by route template (never the raw path, which
-// would explode metric cardinality).
-func observe(m Metrics) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			err := next(c)
-			if err != nil {
-				c.Error(err)
-			}
-			route := c.Path()
-			if route == "" {
-				route = "unmatched"
-			}
-			m.ObserveRequest(c.Request().Method, route, c.Response().Status, time.Since(start).Seconds())
-			return nil
-		}
-	}
-}
-
 // edgeChain is the middleware every request passes, in order: request id,
-// access line, latency metric, panic recovery, security headers, CORS
+// latency metric and access line, panic recovery, security headers, CORS
 // (when on), OPTIONS answers, body limit; then the handler the router chose.
 //
 // Echo applies its middleware anew on every request (each MiddlewareFunc
@@ -254,8 +234,7 @@ func edgeChain(st Settings, log *zap.Logger, metrics Metrics) echo.MiddlewareFun
 	}
 	h = securityHeaders(st.TLS != nil)(h)
 	h = recoverMiddleware(log)(h)
-	h = observe(metrics)(h)
-	h = accessLog(log)(h)
+	h = observeAndLog(log, metrics)(h)
 	h = requestIDMiddleware(h)
 	return func(echo.HandlerFunc) echo.HandlerFunc { return h }
 }
