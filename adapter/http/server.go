@@ -95,6 +95,7 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 	eh := &errorHandler{log: log, basicEnabled: chain.BasicEnabled()}
 	e.HTTPErrorHandler = eh.handle
 	e.IPExtractor = clientIPExtractor(st.TrustedProxies)
+	e.JSONSerializer = jsonSerializer{}
 
 	e.Use(edgeChain(st, log, metrics))
 
