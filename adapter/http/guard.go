@@ -149,8 +149,8 @@ func methodName(k authn.Kind) string {
 }
 
 func setRateHeaders(c echo.Context, d port.RateDecision) {
-	h := c.Response().Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
-	h.Set("X-RateLimit-Reset", strconv.Itoa(retryAfterSeconds(max(d.ResetAfter, time.Second))))
+	h := c.Response().Header() // canonical keys: Set would re-make "X-Ratelimit-*" each time
+	h[hdrRateLimit] = []string{strconv.Itoa(d.Limit)}
+	h[hdrRateRemaining] = []string{strconv.Itoa(max(d.Remaining, 0))}
+	h[hdrRateReset] = []string{strconv.Itoa(retryAfterSeconds(max(d.ResetAfter, time.Second)))}
 }

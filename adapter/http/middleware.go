@@ -29,6 +29,10 @@ var (
 	hdrRequestID = http.CanonicalHeaderKey(headerRequestID)
 	hdrXFF       = http.CanonicalHeaderKey(echo.HeaderXForwardedFor)
 	hdrXRealIP   = http.CanonicalHeaderKey(echo.HeaderXRealIP)
+
+	hdrRateLimit     = http.CanonicalHeaderKey("X-RateLimit-Limit")
+	hdrRateRemaining = http.CanonicalHeaderKey("X-RateLimit-Remaining")
+	hdrRateReset     = http.CanonicalHeaderKey("X-RateLimit-Reset")
 )
 
 // maxRequestIDLen bounds a caller's X-Request-ID.
