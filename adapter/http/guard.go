@@ -149,8 +149,9 @@ func methodName(k authn.Kind) string {
 }
 
 func setRateHeaders(c echo.Context, d port.RateDecision) {
-	h := c.Response().Header() // canonical keys: Set would re-make "X-Ratelimit-*" each time
-	h[hdrRateLimit] = []string{strconv.Itoa(d.Limit)}
-	h[hdrRateRemaining] = []string{strconv.Itoa(max(d.Remaining, 0))}
-	h[hdrRateReset] = []string{strconv.Itoa(retryAfterSeconds(max(d.ResetAfter, time.Second)))}
+	// Canonical keys (Set would re-make "X-Ratelimit-*" each time), the
+	// three values in one backing array (cap 1 each, so Add still copies).
+	v := []string{strconv.Itoa(d.Limit), strconv.Itoa(max(d.Remaining, 0)), strconv.Itoa(retryAfterSeconds(max(d.ResetAfter, time.Second)))}
+	h := c.Response().Header()
+	h[hdrRateLimit], h[hdrRateRemaining], h[hdrRateReset] = v[0:1:1], v[1:2:2], v[2:3:3]
 }

@@ -468,3 +468,21 @@ func TestMetricsLabelRouteTemplates(t *testing.T) {
 // testTLSConfig marks a server as serving HTTPS (Build only reads whether
 // there is one, to add HSTS).
 func testTLSConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }
+
+// Preset header values are shared by every answer: adding to one answer's
+// header never shows in another's.
+func TestPresetHeadersAreNotShared(t *testing.T) {
+	t.Parallel()
+	h1, h2 := http.Header{}, http.Header{}
+	for _, p := range append(securityPresets, hstsPreset, noStorePreset, bearerChallenge) {
+		p.set(h1)
+		h1.Add(p.key, "extra")
+		p.set(h2)
+		if got := h2.Values(p.key); len(got) != 1 || got[0] != p.value[0] {
+			t.Errorf("%s: %q after another answer added to it", p.key, got)
+		}
+		if len(p.value) != 1 || cap(p.value) != 1 {
+			t.Errorf("%s: preset value len %d cap %d", p.key, len(p.value), cap(p.value))
+		}
+	}
+}
