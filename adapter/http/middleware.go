@@ -30,10 +30,21 @@ var (
 	hdrXFF       = http.CanonicalHeaderKey(echo.HeaderXForwardedFor)
 	hdrXRealIP   = http.CanonicalHeaderKey(echo.HeaderXRealIP)
 
+	hdrUserAgent = http.CanonicalHeaderKey("User-Agent")
+
 	hdrRateLimit     = http.CanonicalHeaderKey("X-RateLimit-Limit")
 	hdrRateRemaining = http.CanonicalHeaderKey("X-RateLimit-Remaining")
 	hdrRateReset     = http.CanonicalHeaderKey("X-RateLimit-Reset")
 )
+
+// firstValue is h.Get(key) for a key already canonical, without Get's
+// per-call canonicalization.
+func firstValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
 // maxRequestIDLen bounds a caller's X-Request-ID.
 const maxRequestIDLen = 64
@@ -75,8 +86,8 @@ func newRequestID() string {
 func requestIDMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var rid string
-		if v := c.Request().Header[hdrRequestID]; len(v) > 0 && plainRequestID(v[0]) {
-			rid = v[0]
+		if v := firstValue(c.Request().Header, hdrRequestID); plainRequestID(v) {
+			rid = v
 		} else {
 			rid = newRequestID()
 		}
@@ -259,7 +270,7 @@ func writeAccessLine(ce *zapcore.CheckedEntry, log *zap.Logger, c echo.Context, 
 		zap.Duration("latency", latency),
 		zap.Int64("bytes_out", res.Size),
 		zap.String("ip", c.RealIP()),
-		zap.String("user_agent", req.UserAgent()),
+		zap.String("user_agent", firstValue(req.Header, hdrUserAgent)),
 	)
 	// A webhook delivery's secrets are its owner's choice of header or
 	// parameter: scrub all but the known-harmless ones, for every answer
