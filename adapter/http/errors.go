@@ -22,34 +22,6 @@ type Envelope struct {
 	Details   []domain.FieldError `json:"details,omitempty"`
 }
 
-// envelopeJSON is the envelope as the error handler writes it, encoding
-// itself (see jsonAppender): refused requests are the cheapest an attacker
-// can send, so their answer should be cheap too. A distinct type, so that
-// bodies embedding Envelope (readyBody) never inherit its appendJSON.
-type envelopeJSON Envelope
-
-func (e envelopeJSON) appendJSON(dst []byte) []byte {
-	dst = append(dst, '{')
-	dst = appendJSONField(dst, true, "error", e.Error)
-	dst = appendJSONField(dst, false, "code", e.Code)
-	dst = appendJSONField(dst, false, "message", e.Message)
-	dst = appendJSONField(dst, false, "requestId", e.RequestID)
-	if len(e.Details) > 0 {
-		dst = append(dst, `,"details":[`...)
-		for i, d := range e.Details {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, '{')
-			dst = appendJSONField(dst, true, "field", d.Field)
-			dst = appendJSONField(dst, false, "message", d.Message)
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
-	}
-	return append(dst, '}')
-}
-
 var kindStatus = map[domain.Kind]int{
 	domain.KindInternal:           http.StatusInternalServerError,
 	domain.KindInvalid:            http.StatusBadRequest,
@@ -131,7 +103,7 @@ func (h *errorHandler) handle(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
-	if werr := c.JSON(status, envelopeJSON(body)); werr != nil {
+	if werr := c.JSON(status, body); werr != nil {
 		h.log.Debug("write error response", zap.String("request_id", rid), zap.Error(werr))
 	}
 }

@@ -116,23 +116,6 @@ type authMeBody struct {
 	ExpiresAt string `json:"expiresAt,omitempty"`
 }
 
-// appendJSON writes the body as encoding/json would (see jsonAppender):
-// /auth/me is on every client's hot path.
-func (b authMeBody) appendJSON(dst []byte) []byte {
-	dst = append(dst, `{"user":{`...)
-	dst = appendJSONField(dst, true, "id", b.User.ID)
-	dst = appendJSONField(dst, false, "username", b.User.Username)
-	dst = appendJSONField(dst, false, "role", string(b.User.Role))
-	dst = append(dst, '}', ',')
-	dst = appendJSONField(dst, true, "authMethod", b.AuthMethod)
-	dst = append(dst, `,"permissions":`...)
-	dst = appendStringSlice(dst, b.Permissions)
-	if b.ExpiresAt != "" {
-		dst = appendJSONField(dst, false, "expiresAt", b.ExpiresAt)
-	}
-	return append(dst, '}')
-}
-
 type authSessionBody struct {
 	ID              string `json:"id"`
 	CreatedAt       string `json:"createdAt"`

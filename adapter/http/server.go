@@ -95,7 +95,6 @@ func Build(st Settings, log *zap.Logger, chain *authn.Chain, limiter port.RateLi
 	eh := &errorHandler{log: log, basicEnabled: chain.BasicEnabled()}
 	e.HTTPErrorHandler = eh.handle
 	e.IPExtractor = clientIPExtractor(st.TrustedProxies)
-	e.JSONSerializer = jsonSerializer{}
 
 	e.Use(edgeChain(st, log, metrics))
 
