@@ -157,6 +157,11 @@ func bodyLimit(maxBytes int64) echo.MiddlewareFunc {
 			if req.ContentLength > maxBytes {
 				return domain.ErrTooLarge
 			}
+			if req.Body == nil || req.Body == http.NoBody {
+				// Nothing to read (net/http's body of a request without
+				// one): no limit needed, and no reader to allocate.
+				return next(c)
+			}
 			req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBytes)
 			return next(c)
 		}

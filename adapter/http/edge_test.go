@@ -233,3 +233,30 @@ func FuzzClientIPExtractor(f *testing.F) {
 		_ = ipRateKey(got)
 	})
 }
+
+// canonicalIP's no-allocation path answers exactly what netip's String does.
+func FuzzCanonicalIP(f *testing.F) {
+	for _, s := range []string{"192.0.2.1", "::ffff:192.0.2.1", "2001:db8::1", "2001:DB8::1", "fe80::1%eth0", "::", "0.0.0.0", "garbage", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := s
+		if a, err := netip.ParseAddr(s); err == nil {
+			want = a.Unmap().WithZone("").String()
+		}
+		if got := canonicalIP(s); got != want {
+			t.Fatalf("canonicalIP(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+func TestCanonicalIPDoesNotAllocateForCanonicalInput(t *testing.T) {
+	for _, s := range []string{"192.0.2.1", "2001:db8::1"} {
+		if n := testing.AllocsPerRun(100, func() { _ = canonicalIP(s) }); n != 0 {
+			t.Errorf("canonicalIP(%q): %v allocations", s, n)
+		}
+	}
+	if got := canonicalIP("::ffff:192.0.2.1"); got != "192.0.2.1" {
+		t.Errorf("mapped address kept as %q", got)
+	}
+}

@@ -48,6 +48,14 @@ var echoErrors = map[int]*domain.Error{
 	http.StatusUnsupportedMediaType:  domain.New(domain.KindInvalid, domain.CodeInvalidRequest, "Content-Type must be application/json"),
 }
 
+// The 401 challenges and Retry-After, preset (see presetHeader): a refused
+// request is the cheapest an attacker can send.
+var (
+	bearerChallenge      = preset("WWW-Authenticate", `Bearer realm="m9m"`)
+	bearerBasicChallenge = preset("WWW-Authenticate", `Bearer realm="m9m", Basic realm="m9m"`)
+	hdrRetryAfter        = http.CanonicalHeaderKey("Retry-After")
+)
+
 // errorHandler is the one place that knows HTTP statuses for errors and
 // writes the envelope. Handlers just return errors.
 type errorHandler struct {
@@ -70,20 +78,20 @@ func (h *errorHandler) handle(err error, c echo.Context) {
 	hdr := c.Response().Header()
 	switch status {
 	case http.StatusUnauthorized:
-		challenge := `Bearer realm="m9m"`
 		// Not to a page's script (fetch sends Sec-Fetch-Mode other than
 		// navigate): a Basic challenge makes the browser pop up its own
 		// password dialog over the console.
 		if h.basicEnabled && !scriptRequest(c.Request()) {
-			challenge += `, Basic realm="m9m"`
+			bearerBasicChallenge.set(hdr)
+		} else {
+			bearerChallenge.set(hdr)
 		}
-		hdr.Set("WWW-Authenticate", challenge)
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		if derr.RetryAfter > 0 || status == http.StatusTooManyRequests {
-			hdr.Set("Retry-After", strconv.Itoa(retryAfterSeconds(derr.RetryAfter)))
+			hdr[hdrRetryAfter] = []string{strconv.Itoa(retryAfterSeconds(derr.RetryAfter))}
 		}
 	}
-	hdr.Set("Cache-Control", "no-store")
+	noStorePreset.set(hdr)
 	body := Envelope{
 		Error:     http.StatusText(status),
 		Code:      derr.Code,

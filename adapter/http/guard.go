@@ -170,8 +170,9 @@ func methodName(k authn.Kind) string {
 }
 
 func setRateHeaders(c echo.Context, d port.RateDecision) {
+	// Canonical keys (Set would re-make "X-Ratelimit-*" each time), the
+	// three values in one backing array (cap 1 each, so Add still copies).
+	v := []string{strconv.Itoa(d.Limit), strconv.Itoa(max(d.Remaining, 0)), strconv.Itoa(retryAfterSeconds(max(d.ResetAfter, time.Second)))}
 	h := c.Response().Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
-	h.Set("X-RateLimit-Reset", strconv.Itoa(retryAfterSeconds(max(d.ResetAfter, time.Second))))
+	h[hdrRateLimit], h[hdrRateRemaining], h[hdrRateReset] = v[0:1:1], v[1:2:2], v[2:3:3]
 }

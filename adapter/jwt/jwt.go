@@ -85,6 +85,11 @@ type Config struct {
 	// Leeway tolerates clock skew on exp, nbf and iat: 0 means
 	// DefaultLeeway; at most MaxLeeway.
 	Leeway time.Duration
+	// VerifiedCache is how many verified tokens Verify remembers, so the
+	// same token presented again skips decoding and the HMAC (until its
+	// exp, never past it; revocation is checked by the caller every time):
+	// 0 means DefaultVerifiedCache, a negative value turns the cache off.
+	VerifiedCache int
 }
 
 // KIDFor derives a key ID from a secret: the first 16 hex characters (64
@@ -107,11 +112,13 @@ func KIDFor(secret []byte) string {
 // Service issues and verifies access tokens.
 type Service struct {
 	current  Secret
-	keys     map[string][]byte // kid → secret, current and previous
+	keys     map[string]any // kid → secret ([]byte, boxed once for keyFor), current and previous
 	issuer   string
 	audience string
+	leeway   time.Duration
 	clock    port.Clock
 	parser   *gojwt.Parser
+	cache    *verifiedCache // nil: off
 }
 
 // New checks cfg and returns a Service. It reports every problem at once:
@@ -133,7 +140,7 @@ func New(cfg Config, clock port.Clock) (*Service, error) {
 	issuer := cmp.Or(cfg.Issuer, DefaultIssuer)
 	audience := cmp.Or(cfg.Audience, DefaultAudience)
 
-	s := &Service{keys: map[string][]byte{}, issuer: issuer, audience: audience, clock: clock}
+	s := &Service{keys: map[string]any{}, issuer: issuer, audience: audience, leeway: leeway, clock: clock}
 	add := func(name string, sec Secret) Secret {
 		if len(sec.Key) < MinSecretLen {
 			errs = append(errs, fmt.Errorf("jwt: %s is %d bytes; at least %d are required", name, len(sec.Key), MinSecretLen))
@@ -156,6 +163,12 @@ func New(cfg Config, clock port.Clock) (*Service, error) {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
+	}
+	switch {
+	case cfg.VerifiedCache == 0:
+		s.cache = newVerifiedCache(DefaultVerifiedCache)
+	case cfg.VerifiedCache > 0:
+		s.cache = newVerifiedCache(cfg.VerifiedCache)
 	}
 
 	s.parser = gojwt.NewParser(
@@ -225,9 +238,19 @@ func (s *Service) Issue(c session.Claims) (string, error) {
 
 // Verify checks token and returns its claims. Every failure is
 // domain.ErrUnauthenticated, wrapping the reason for logs (never the token).
+// A token accepted before is answered from the verified-token cache while
+// it is before its exp (see verifiedCache): the same answer a full check
+// would give, without decoding it or computing its HMAC again.
 func (s *Service) Verify(token string) (session.Claims, error) {
 	if len(token) > MaxTokenLen {
 		return session.Claims{}, unauthenticated(errTooLong)
+	}
+	var now time.Time
+	if s.cache != nil {
+		now = s.clock.Now()
+		if c, ok := s.cached(token, now); ok {
+			return c, nil
+		}
 	}
 	if !compactJWSChars(token) {
 		// The base64 decoder skips CR/LF; refusing them (and anything else
@@ -248,7 +271,7 @@ func (s *Service) Verify(token string) (session.Claims, error) {
 	case vc.IssuedAt == nil:
 		return session.Claims{}, unauthenticated(errors.New("missing iat"))
 	}
-	return session.Claims{
+	c := session.Claims{
 		TokenID:   vc.ID,
 		SessionID: vc.SessionID,
 		UserID:    vc.Subject,
@@ -257,7 +280,9 @@ func (s *Service) Verify(token string) (session.Claims, error) {
 		IssuedAt:  vc.IssuedAt.UTC(),
 		NotBefore: vc.NotBefore.UTC(),
 		ExpiresAt: vc.ExpiresAt.UTC(),
-	}, nil
+	}
+	s.remember(token, c, now)
+	return c, nil
 }
 
 var (
@@ -284,7 +309,7 @@ func (s *Service) keyFor(t *gojwt.Token) (any, error) {
 	}
 	raw, ok := t.Header["kid"]
 	if !ok {
-		return s.current.Key, nil
+		return s.keys[s.current.KID], nil
 	}
 	kid, ok := raw.(string)
 	if !ok {

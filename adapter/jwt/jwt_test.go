@@ -137,11 +137,17 @@ func assertRejected(t *testing.T, s *jwt.Service, token string) {
 	}
 }
 
+// assertAccepted verifies token twice: the second answer comes from the
+// verified-token cache (on by default), and must be the first one.
 func assertAccepted(t *testing.T, s *jwt.Service, token string) session.Claims {
 	t.Helper()
 	c, err := s.Verify(token)
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
+	}
+	again, err := s.Verify(token)
+	if err != nil || again != c {
+		t.Fatalf("second Verify = %+v, %v; first %+v", again, err, c)
 	}
 	return c
 }
