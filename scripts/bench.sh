@@ -160,7 +160,7 @@ psql "$PGURL_BASE/postgres?sslmode=disable" -qc "CREATE DATABASE $DB" >/dev/null
 DB_CREATED=1
 
 # The counters, checked against work of a known count before any server
-# uses them: two INFO calls, one EVAL of 3 commands, 200 SELECT 1 on a
+# uses them: two INFO calls, one EVAL of 3 commands, 200 queries of a table on a
 # connection kept open (as the server's pool keeps its own).
 echo "== counter check ($REDIS_NOTE; Postgres database $DB, before the server starts)"
 M9M_LOAD_PG_URL="$PGURL_BASE/postgres?sslmode=disable" timeout 60 bin/loadgen -count-check -redis "$REDIS_ADDR" -pg-db "$DB" \

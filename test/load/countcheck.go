@@ -9,11 +9,18 @@ import (
 
 // Known work for the count check: what each counter must report for it.
 const (
-	checkStatements  = 200 // SELECT 1 in autocommit: one transaction each
+	checkStatements  = 200 // checkQuery in autocommit: one transaction each
 	checkScriptCalls = 3   // redis.call()s inside one EVAL
 	// earlyRead is the wait a naive reader would use.
 	earlyRead = 1500 * time.Millisecond
 )
+
+// checkQuery reads a table, as every query of the server's hot paths does.
+// A statement that reads none (SELECT 1) is a poor probe: a backend whose
+// pending statistics hold no table counts skips its flush, so such
+// transactions reach pg_stat_database only when a later one of that
+// backend reads a table, or when it exits.
+const checkQuery = "SELECT count(*) FROM pg_class"
 
 // checkScript runs checkScriptCalls read-only commands on a key nobody uses.
 const checkScript = "for i = 1, 3 do redis.call('EXISTS', KEYS[1]) end return 0"
@@ -31,7 +38,17 @@ func (r countCheckResult) redisOK() bool {
 	return r.infoDelta == infoCost && r.scriptDelta == 1+checkScriptCalls
 }
 
-func (r countCheckResult) pgOK() bool { return r.pgLate == checkStatements }
+// catchUpSlack is how many transactions above the known work the Postgres
+// count may show: an idle backend that falls behind on other sessions'
+// catalog changes (every CREATE, ALTER or DROP on the server: here, the
+// other engineers' test databases and migrations) commits an empty
+// transaction to catch up (sinval catch-up), and pg_stat_database counts
+// it. Fewer than the known work is always wrong: counts were lost.
+const catchUpSlack = 20
+
+func (r countCheckResult) pgOK() bool {
+	return r.pgLate >= checkStatements && r.pgLate <= checkStatements+catchUpSlack
+}
 
 func (r countCheckResult) ok() bool { return (!r.redis || r.redisOK()) && (!r.pg || r.pgOK()) }
 
@@ -50,8 +67,12 @@ func (r countCheckResult) lines(settle time.Duration) []string {
 			r.infoDelta, infoCost, checkScriptCalls, r.scriptDelta, 1+checkScriptCalls, verdict(r.redisOK())))
 	}
 	if r.pg {
-		out = append(out, fmt.Sprintf("Postgres: %d × SELECT 1 in autocommit on one connection kept open: %d visible after %s, "+
-			"%d after %s (want %d) — %s", checkStatements, r.pgEarly, earlyRead, r.pgLate, settle, checkStatements, verdict(r.pgOK())))
+		extra := ""
+		if d := r.pgLate - checkStatements; d > 0 && r.pgOK() {
+			extra = fmt.Sprintf(" (+%d: empty transactions an idle backend commits to catch up with other sessions' catalog changes)", d)
+		}
+		out = append(out, fmt.Sprintf("Postgres: %d × %q in autocommit on one connection kept open: %d visible after %s, "+
+			"%d after %s (want %d)%s — %s", checkStatements, checkQuery, r.pgEarly, earlyRead, r.pgLate, settle, checkStatements, extra, verdict(r.pgOK())))
 	}
 	return out
 }
@@ -112,7 +133,7 @@ func countStatements(ctx context.Context, pc *pgCounter, dbURL string, settle ti
 		return 0, 0, err
 	}
 	for range checkStatements {
-		if _, err := conn.ExecContext(ctx, "SELECT 1"); err != nil {
+		if _, err := conn.ExecContext(ctx, checkQuery); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -143,7 +143,11 @@ type pgCounter struct {
 // appears up to 10 s after it: pg_stat_force_next_flush() would only help
 // the backend calling it, not the server's pool. The count check measures
 // it (PostgreSQL 15 and later; earlier versions sent counts to a collector
-// every 500 ms).
+// every 500 ms). That idle flush happens only when the pending counts
+// include a table's: a transaction that read no table (SELECT 1, an
+// advisory lock) stays pending until its backend's next flush or exit, so
+// the server's hot-path queries, which all read tables, are counted on
+// time, and such statements may be counted late.
 const pgSettle = 11 * time.Second
 
 // openPGCounter connects to the server of serverURL (its path is replaced

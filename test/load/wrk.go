@@ -99,11 +99,15 @@ end
 
 // safeHeaderName accepts the header names the scenarios use.
 func safeHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
+	return s != "" && onlyRunes(s, "-")
+}
+
+// onlyRunes says whether s holds nothing but ASCII letters, digits and the
+// runes of extra.
+func onlyRunes(s, extra string) bool {
 	for _, r := range s {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+		alnum := r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+		if !alnum && !strings.ContainsRune(extra, r) {
 			return false
 		}
 	}
@@ -114,15 +118,7 @@ func safeHeaderName(s string) bool {
 // or an API key (base62 and underscores) is made of, so it can sit in a
 // Lua string literal unescaped.
 func safeCredential(s string) bool {
-	if s == "" || len(s) > maxCredential {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.~+/= ", r)) {
-			return false
-		}
-	}
-	return true
+	return s != "" && len(s) <= maxCredential && onlyRunes(s, "-_.~+/= ")
 }
 
 const maxCredential = 8 << 10
@@ -415,7 +411,8 @@ func (c counters) describe() string {
 	}
 	if c.pg != nil {
 		parts = append(parts, fmt.Sprintf("Postgres queries = delta of pg_stat_database xact_commit+xact_rollback of %s, read %s after each run"+
-			" (transactions: a statement in autocommit is one; backends flush these counts up to 10 s late)", c.pg.name, c.settle))
+			" (transactions: a statement in autocommit is one; backends flush these counts up to 10 s late; idle backends add a few empty"+
+			" ones catching up with other sessions' catalog changes)", c.pg.name, c.settle))
 	}
 	if len(parts) == 0 {
 		return "counters: none (no Redis or Postgres in this mode)"

@@ -364,6 +364,8 @@ func TestCountCheckVerdicts(t *testing.T) {
 		{infoDelta: 2, scriptDelta: 4, pgLate: checkStatements, redis: true, pg: true},
 		{infoDelta: 1, scriptDelta: 1, pgLate: checkStatements, redis: true, pg: true},
 		{infoDelta: 1, scriptDelta: 4, pgLate: checkStatements - 1, redis: true, pg: true},
+		{infoDelta: 1, scriptDelta: 4, pgLate: 0, redis: true, pg: true},
+		{infoDelta: 1, scriptDelta: 4, pgLate: checkStatements + catchUpSlack + 1, redis: true, pg: true},
 	} {
 		if bad.ok() {
 			t.Errorf("%+v judged ok", bad)
@@ -371,6 +373,10 @@ func TestCountCheckVerdicts(t *testing.T) {
 		if !strings.Contains(strings.Join(bad.lines(pgSettle), "\n"), "WRONG") {
 			t.Errorf("%+v: lines do not say it is wrong: %v", bad, bad.lines(pgSettle))
 		}
+	}
+	caughtUp := countCheckResult{pgLate: checkStatements + 2, pg: true}
+	if l := caughtUp.lines(pgSettle); !caughtUp.ok() || !strings.Contains(l[0], "+2: empty transactions") {
+		t.Errorf("two catch-up transactions: ok %v, lines %v", caughtUp.ok(), l)
 	}
 	if onlyRedis := (countCheckResult{infoDelta: 1, scriptDelta: 4, redis: true}); !onlyRedis.ok() || len(onlyRedis.lines(pgSettle)) != 1 {
 		t.Errorf("a Redis-only check: ok %v, lines %v", onlyRedis.ok(), onlyRedis.lines(pgSettle))
