@@ -13,8 +13,9 @@
 # Bounded: the Go benchmarks run at BENCH_BENCHTIME each, the wrk part is
 # 3 runs × BENCH_DURATION per mode (plus, in the Postgres mode, an idle
 # window and an 11 s wait before each Postgres count), the Go generator
-# 9 scenarios × BENCH_DURATION plus set-up; each part is killed by `timeout`
-# if it overruns (about 5 minutes in all on 2 cores with the defaults).
+# 10 scenarios × BENCH_DURATION plus set-up; each part is killed by `timeout`
+# if it overruns (about 6½ minutes in all on 2 cores with the defaults,
+# 5 without the Go benchmarks). ^C stops it at once.
 # Everything it creates (server process, redis-server, database, log file,
 # SQLite file, wrk scripts) is removed on exit, however it exits.
 #
@@ -91,6 +92,18 @@ fi
 psql "$PGURL_BASE/postgres?sslmode=disable" -qtAc 'SELECT 1' >/dev/null 2>&1 \
   || die "Postgres at ${PGURL_BASE#*@} is not reachable: run 'make services' or set BENCH_PG"
 
+# bounded SECONDS CMD...: CMD under timeout(1), left in the foreground
+# process group so that ^C reaches it (bin/loadgen then stops wrk, removes
+# its scripts and dies of the signal); a command ended by SIGINT or SIGTERM
+# ends the bench, whose EXIT trap cleans up. A timeout (124) does not.
+bounded() {
+  local secs=$1 rc=0
+  shift
+  timeout --foreground -k 10 "$secs" "$@" || rc=$?
+  case $rc in 130 | 143) exit "$rc" ;; esac
+  return "$rc"
+}
+
 # free_port N: the first port from N on that nothing listens on.
 free_port() {
   local p=$1
@@ -163,7 +176,7 @@ DB_CREATED=1
 # uses them: two INFO calls, one EVAL of 3 commands, 200 queries of a table on a
 # connection kept open (as the server's pool keeps its own).
 echo "== counter check ($REDIS_NOTE; Postgres database $DB, before the server starts)"
-M9M_LOAD_PG_URL="$PGURL_BASE/postgres?sslmode=disable" timeout 60 bin/loadgen -count-check -redis "$REDIS_ADDR" -pg-db "$DB" \
+M9M_LOAD_PG_URL="$PGURL_BASE/postgres?sslmode=disable" bounded 60 bin/loadgen -count-check -redis "$REDIS_ADDR" -pg-db "$DB" \
   || echo "bench: the counter check failed: the per-request counts below are not to be trusted" >&2
 echo
 
@@ -221,7 +234,7 @@ load_run() {
   t=$SECONDS
   echo "== wrk, $mode: server pid $SPID on 127.0.0.1:$port, log level warn; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
   # shellcheck disable=SC2086 # $counters is a list of flags
-  M9M_LOAD_PASSWORD="$ADMIN_PW" M9M_LOAD_PG_URL="$PGURL_BASE/postgres?sslmode=disable" timeout 330 \
+  M9M_LOAD_PASSWORD="$ADMIN_PW" M9M_LOAD_PG_URL="$PGURL_BASE/postgres?sslmode=disable" bounded 330 \
     bin/loadgen -wrk -mode "$mode" -url "http://127.0.0.1:$port" -duration "$DURATION" -c 32 -wrk-threads 2 \
     -pid "$SPID" -user admin -max-time 300s -wrk-dir "$WRKDIR" $counters \
     || echo "bench: the $mode wrk run failed or reported errors" >&2
@@ -231,7 +244,7 @@ load_run() {
   t=$SECONDS
   echo "== load (Go generator), $mode: the other scenarios, $DURATION each, 32 connections (login flood: 64);" \
     "load average now $(cut -d' ' -f1-3 /proc/loadavg)"
-  M9M_LOAD_PASSWORD="$ADMIN_PW" timeout 240 bin/loadgen -url "http://127.0.0.1:$port" -duration "$DURATION" \
+  M9M_LOAD_PASSWORD="$ADMIN_PW" bounded 240 bin/loadgen -url "http://127.0.0.1:$port" -duration "$DURATION" \
     -pid "$SPID" -user admin -max-time 220s -key-burst 1000 -skip "JWT GET /api/v1/auth/me,API key GET /api/v1/auth/me" \
     -deliveries "${BENCH_DELIVERIES:-250}" ${BENCH_ONLY:+-only "$BENCH_ONLY"} || echo "bench: the $mode load run reported errors" >&2
   took "load run ($mode)" "$t"

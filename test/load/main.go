@@ -21,9 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -68,15 +66,11 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), *maxTime)
 	defer cancel()
 	if *countMode || *wrkMode {
-		// A signal (timeout(1), ^C) ends wrk and removes the scripts.
-		sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-		code := 0
+		run := runWrkMode
 		if *countMode {
-			code = runCountCheck(sctx)
-		} else {
-			code = runWrkMode(sctx)
+			run = runCountCheck
 		}
-		stop()
+		code := runInterruptible(ctx, run)
 		cancel()
 		os.Exit(code)
 	}

@@ -355,6 +355,10 @@ func runWrkMode(ctx context.Context) int {
 			fmt.Fprintln(os.Stderr, "load: counters:", err)
 			return 1
 		}
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "load: interrupted")
+			return 1
+		}
 		if r.err != nil {
 			fmt.Fprintf(os.Stderr, "load: %s: %v\n", sc.name, r.err)
 		}
