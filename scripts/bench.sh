@@ -1,40 +1,51 @@
 #!/usr/bin/env bash
 # `make bench`: Go micro-benchmarks of the hot paths, then a load run on
-# loopback against a freshly built server (its own database and Redis key
-# prefix, rate limiting ON with a budget too large to trip), in both modes
-# (embedded: an SQLite file; multi-instance: Postgres + Redis), printing
-# per mode one table with each scenario's ratio to GET /health, the issue's
-# targets, and a burst of 1,000 API key creations (p99, errors).
+# loopback against a freshly built server (its own database, its own
+# redis-server, rate limiting ON with a budget too large to trip), in both
+# modes (embedded: an SQLite file; multi-instance: Postgres + Redis). Per
+# mode it prints first issue 14's goal table, measured with wrk (a light load
+# generator: GET /health, JWT and API-key GET /api/v1/auth/me, with the Redis
+# commands and Postgres transactions each request costs, read from the
+# stores' own counters), then the Go generator's table of the other
+# scenarios (login, refresh, key creations, workflows, executions) and a
+# burst of 1,000 API key creations.
 #
-# Bounded: the Go benchmarks run at BENCH_BENCHTIME each, the load run is
-# 8 scenarios × BENCH_DURATION plus set-up, and both are killed by `timeout`
-# if they overrun (about 3 minutes in all on 2 cores with the defaults).
-# Everything it creates (server process, database, Redis keys, log file) is
-# removed on exit, however it exits.
+# Bounded: the Go benchmarks run at BENCH_BENCHTIME each, the wrk part is
+# 3 runs × BENCH_DURATION per mode (plus, in the Postgres mode, an idle
+# window and an 11 s wait before each Postgres count), the Go generator
+# 10 scenarios × BENCH_DURATION plus set-up; each part is killed by `timeout`
+# if it overruns (about 6½ minutes in all on 2 cores with the defaults,
+# 5 without the Go benchmarks). ^C stops it at once.
+# Everything it creates (server process, redis-server, database, log file,
+# SQLite file, wrk scripts) is removed on exit, however it exits.
 #
-#   BENCH_DURATION=5s     time per load scenario
+#   BENCH_DURATION=5s     time per load scenario (wrk: whole seconds)
 #   BENCH_BENCHTIME=500ms time per Go benchmark
-#   BENCH_SKIP_GO=1       skip the Go benchmarks (load run only)
-#   BENCH_ONLY="A,B"      run only these load scenarios (names as printed)
+#   BENCH_SKIP_GO=1       skip the Go benchmarks (load runs only)
+#   BENCH_ONLY="A,B"      run only these Go-generator scenarios (names as printed)
 #   BENCH_DELIVERIES=250  1 MiB webhook deliveries seeded for the executions
 #                         scenario (3 concurrent full pages; its peak RSS is the
 #                         number to watch: a page holds at most 4 MiB of bodies)
 #   BENCH_PORT=18080      first port to try (the next free one is used)
 #   BENCH_PG=postgres://postgres@127.0.0.1:5432   Postgres server URL (no database)
-#   BENCH_REDIS=127.0.0.1:6379                    Redis host:port
+#   BENCH_REDIS=host:port use this Redis instead of a private redis-server (its
+#                         command counts then include every other client's)
+#   BENCH_PROFILE=1       CPU profile of the JWT /me run: not available, the
+#                         server exposes no pprof endpoint (the script says so)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${BENCH_DURATION:-5s}
 BENCHTIME=${BENCH_BENCHTIME:-500ms}
 PGURL_BASE=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
-REDIS_ADDR=${BENCH_REDIS:-127.0.0.1:6379}
-REDIS_HOST=${REDIS_ADDR%:*}
-REDIS_PORT=${REDIS_ADDR##*:}
 DB=m9m_bench_$$
 PREFIX="bench:$$:"
 LOG=$(mktemp /tmp/m9m-bench.XXXXXX.log)
+WRKDIR=$(mktemp -d /tmp/m9m-bench-wrk.XXXXXX) # 0700: the generated Lua scripts (credentials) live here
+SQLITE_DIR=""
 SPID=""
+RPID=""
+RDIR=""
 DB_CREATED=""
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -52,9 +63,14 @@ cleanup() {
   if [ -n "$DB_CREATED" ]; then
     psql "$PGURL_BASE/postgres?sslmode=disable" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   fi
-  redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --scan --pattern "${PREFIX}*" 2>/dev/null \
-    | xargs -r redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" DEL >/dev/null 2>&1 || true
-  rm -f "$LOG"
+  if [ -n "$RPID" ]; then
+    kill -TERM "$RPID" 2>/dev/null || true
+    wait "$RPID" 2>/dev/null || true
+  elif [ -n "${REDIS_ADDR:-}" ]; then
+    redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --scan --pattern "${PREFIX}*" 2>/dev/null \
+      | xargs -r redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" DEL >/dev/null 2>&1 || true
+  fi
+  rm -rf "$LOG" "$WRKDIR" ${RDIR:+"$RDIR"} ${SQLITE_DIR:+"$SQLITE_DIR"}
   exit "$rc"
 }
 trap cleanup EXIT
@@ -63,8 +79,63 @@ trap 'exit 130' INT TERM
 for tool in go psql redis-cli curl timeout; do
   command -v "$tool" >/dev/null || die "$tool is not installed (make services installs Postgres and Redis)"
 done
+# wrk (Debian's package) drives the goal table's runs: installed when missing,
+# as scripts/services.sh installs Postgres, Redis and Chromium.
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "bench: wrk is not installed; installing it with apt-get" >&2
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2 \
+      || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2; } || true
+  fi
+  command -v wrk >/dev/null 2>&1 || die "cannot install wrk (need root and apt-get): install it (apt-get install -y wrk)"
+fi
 psql "$PGURL_BASE/postgres?sslmode=disable" -qtAc 'SELECT 1' >/dev/null 2>&1 \
   || die "Postgres at ${PGURL_BASE#*@} is not reachable: run 'make services' or set BENCH_PG"
+
+# bounded SECONDS CMD...: CMD under timeout(1), left in the foreground
+# process group so that ^C reaches it (bin/loadgen then stops wrk, removes
+# its scripts and dies of the signal); a command ended by SIGINT or SIGTERM
+# ends the bench, whose EXIT trap cleans up. A timeout (124) does not.
+bounded() {
+  local secs=$1 rc=0
+  shift
+  timeout --foreground -k 10 "$secs" "$@" || rc=$?
+  case $rc in 130 | 143) exit "$rc" ;; esac
+  return "$rc"
+}
+
+# free_port N: the first port from N on that nothing listens on.
+free_port() {
+  local p=$1
+  for _ in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
+    p=$((p + 1))
+  done
+  echo "$p"
+}
+
+# The multi-instance mode's Redis: a private redis-server (nothing persisted),
+# so that INFO's command count is the bench server's alone; the shared one on
+# 6379 counts the commands of everyone's tests too.
+if [ -n "${BENCH_REDIS:-}" ]; then
+  REDIS_ADDR=$BENCH_REDIS
+  REDIS_NOTE="Redis $REDIS_ADDR (BENCH_REDIS: shared, so its command counts include other clients')"
+else
+  command -v redis-server >/dev/null || die "redis-server is not installed (make services installs it), or set BENCH_REDIS"
+  RDIR=$(mktemp -d /tmp/m9m-bench-redis.XXXXXX)
+  rport=$(free_port 16379)
+  redis-server --bind 127.0.0.1 --port "$rport" --dir "$RDIR" --save '' --appendonly no \
+    --daemonize no --logfile "$RDIR/redis.log" >/dev/null 2>&1 &
+  RPID=$!
+  REDIS_ADDR=127.0.0.1:$rport
+  REDIS_NOTE="a private redis-server on $REDIS_ADDR (pid $RPID)"
+fi
+REDIS_HOST=${REDIS_ADDR%:*}
+REDIS_PORT=${REDIS_ADDR##*:}
+for _ in $(seq 1 50); do
+  [ "$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break
+  sleep 0.1
+done
 [ "$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] \
   || die "Redis at $REDIS_ADDR is not reachable: run 'make services' or set BENCH_REDIS"
 
@@ -96,14 +167,24 @@ t=$SECONDS
 go build -o bin/loadgen ./test/load
 took "building bin/m9m and bin/loadgen" "$t"
 
-port=${BENCH_PORT:-18080}
-for _ in $(seq 1 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-  port=$((port + 1))
-done
+port=$(free_port "${BENCH_PORT:-18080}")
 
 psql "$PGURL_BASE/postgres?sslmode=disable" -qc "CREATE DATABASE $DB" >/dev/null
 DB_CREATED=1
+
+# The counters, checked against work of a known count before any server
+# uses them: two INFO calls, one EVAL of 3 commands, 200 queries of a table on a
+# connection kept open (as the server's pool keeps its own).
+echo "== counter check ($REDIS_NOTE; Postgres database $DB, before the server starts)"
+M9M_LOAD_PG_URL="$PGURL_BASE/postgres?sslmode=disable" bounded 60 bin/loadgen -count-check -redis "$REDIS_ADDR" -pg-db "$DB" \
+  || echo "bench: the counter check failed: the per-request counts below are not to be trusted" >&2
+echo
+
+if [ -n "${BENCH_PROFILE:-}" ]; then
+  echo "bench: BENCH_PROFILE: the server exposes no pprof endpoint (no /debug/pprof), so no CPU profile is taken;" \
+    "profile the stack in process instead: go test -run '^\$' -bench Stack/log=warn/me -cpuprofile cpu.out ./adapter/http/" >&2
+fi
+
 ADMIN_PW="bench-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
 SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
 
@@ -113,11 +194,12 @@ SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
 # Secrets reach the server and the load generator through the environment,
 # never argv (which every user of the machine can read in ps).
 #
-# load_run MODE ENV...: start bin/m9m serve with ENV, run every scenario and
-# a burst of 1,000 API key creations against it, stop it.
+# load_run MODE COUNTERS ENV...: start bin/m9m serve with ENV, run the wrk
+# goal table (COUNTERS: loadgen flags naming the stores to count), then
+# every other scenario and a burst of 1,000 API key creations, stop it.
 load_run() {
-  local mode=$1
-  shift
+  local mode=$1 counters=$2
+  shift 2
   env -i PATH="$PATH" HOME="$HOME" \
     M9M_SERVER_HOST=127.0.0.1 M9M_SERVER_PORT="$port" \
     M9M_SECURITY_JWT_SECRET="$SECRET" \
@@ -150,10 +232,20 @@ load_run() {
 
   took "server start-up" "$t"
   t=$SECONDS
-  echo "== load, $mode: $DURATION per scenario, 32 connections (login flood: 64), rate limiting on, log level warn;" \
-    "server pid $SPID on 127.0.0.1:$port; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
-  M9M_LOAD_PASSWORD="$ADMIN_PW" timeout 240 bin/loadgen -url "http://127.0.0.1:$port" -duration "$DURATION" \
-    -pid "$SPID" -user admin -max-time 220s -key-burst 1000 \
+  echo "== wrk, $mode: server pid $SPID on 127.0.0.1:$port, log level warn; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+  # shellcheck disable=SC2086 # $counters is a list of flags
+  M9M_LOAD_PASSWORD="$ADMIN_PW" M9M_LOAD_PG_URL="$PGURL_BASE/postgres?sslmode=disable" bounded 330 \
+    bin/loadgen -wrk -mode "$mode" -url "http://127.0.0.1:$port" -duration "$DURATION" -c 32 -wrk-threads 2 \
+    -pid "$SPID" -user admin -max-time 300s -wrk-dir "$WRKDIR" $counters \
+    || echo "bench: the $mode wrk run failed or reported errors" >&2
+  took "wrk runs ($mode)" "$t"
+  echo
+
+  t=$SECONDS
+  echo "== load (Go generator), $mode: the other scenarios, $DURATION each, 32 connections (login flood: 64);" \
+    "load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+  M9M_LOAD_PASSWORD="$ADMIN_PW" bounded 240 bin/loadgen -url "http://127.0.0.1:$port" -duration "$DURATION" \
+    -pid "$SPID" -user admin -max-time 220s -key-burst 1000 -skip "JWT GET /api/v1/auth/me,API key GET /api/v1/auth/me" \
     -deliveries "${BENCH_DELIVERIES:-250}" ${BENCH_ONLY:+-only "$BENCH_ONLY"} || echo "bench: the $mode load run reported errors" >&2
   took "load run ($mode)" "$t"
   if grep -q '"level":"error"' "$LOG"; then
@@ -169,10 +261,11 @@ load_run() {
 # The embedded mode first: one process, one SQLite file, nothing on the
 # network (what the hot path costs with no round trip at all).
 SQLITE_DIR=$(mktemp -d /tmp/m9m-bench-sqlite.XXXXXX)
-load_run "embedded (SQLite file, in-process revocations and budgets)" M9M_DATABASE_URL="sqlite:$SQLITE_DIR/m9m.db"
+load_run "embedded (SQLite file, in-process revocations and budgets)" "" M9M_DATABASE_URL="sqlite:$SQLITE_DIR/m9m.db"
 rm -rf "$SQLITE_DIR"
+SQLITE_DIR=""
 
-load_run "multi-instance (Postgres + Redis on loopback)" \
+load_run "multi-instance (Postgres + Redis on loopback)" "-redis $REDIS_ADDR -pg-db $DB" \
   M9M_DATABASE_URL="$PGURL_BASE/$DB?sslmode=disable" \
   M9M_REDIS_URL="redis://$REDIS_ADDR/0" M9M_REDIS_KEY_PREFIX="$PREFIX"
 

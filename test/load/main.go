@@ -18,7 +18,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -38,6 +37,7 @@ var (
 	maxTime   = flag.Duration("max-time", 5*time.Minute, "hard limit for the whole run; the process exits with status 3 after it")
 	rounds    = flag.Int("rounds", 5, "split each scenario's -duration into this many slices, run round-robin across scenarios")
 	burst     = flag.Int("key-burst", 0, "after the scenarios, create this many API keys at once (-c connections) and report p99 and errors")
+	skip      = flag.String("skip", "", "comma-separated scenario names not to run (those the -wrk table measures, say)")
 )
 
 // requestGrace is how long a request may run past its scenario's deadline
@@ -57,6 +57,7 @@ func main() {
 	}
 	watchdog := time.AfterFunc(*maxTime, func() {
 		fmt.Fprintf(os.Stderr, "load: stopped by -max-time %s\n", *maxTime)
+		scratchCleanup()
 		os.Exit(3)
 	})
 	defer watchdog.Stop()
@@ -64,12 +65,21 @@ func main() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), *maxTime)
 	defer cancel()
+	if *countMode || *wrkMode {
+		run := runWrkMode
+		if *countMode {
+			run = runCountCheck
+		}
+		code := runInterruptible(ctx, run)
+		cancel()
+		os.Exit(code)
+	}
 	fx, err := prepare(ctx)
 	if err != nil {
 		fail(1, err)
 	}
 	fmt.Println(fx.describe())
-	results := runAll(ctx, scenarios(fx), selected())
+	results := runAll(ctx, without(scenarios(fx), names(*skip)), names(*only))
 	printTable(results)
 	printTargets(results)
 	if *burst > 0 {
@@ -88,15 +98,26 @@ func fail(code int, err error) {
 	os.Exit(code)
 }
 
-// selected returns the scenario names asked for with -only (empty: all).
-func selected() map[string]bool {
-	want := map[string]bool{}
-	for _, n := range strings.Split(*only, ",") {
+// names returns the set of a comma-separated list of scenario names.
+func names(list string) map[string]bool {
+	set := map[string]bool{}
+	for _, n := range strings.Split(list, ",") {
 		if n = strings.TrimSpace(n); n != "" {
-			want[n] = true
+			set[n] = true
 		}
 	}
-	return want
+	return set
+}
+
+// without returns the scenarios not named in skip.
+func without(all []scenario, skip map[string]bool) []scenario {
+	var out []scenario
+	for _, sc := range all {
+		if !skip[sc.name] {
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 func newClient() *http.Client {
@@ -119,13 +140,5 @@ func checkLoopback(raw string) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return errors.New("-url must be http:// or https://")
 	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return errors.New("refusing to send load to a non-loopback address: " + host)
-	}
-	return nil
+	return checkLoopbackHost(u.Hostname())
 }
