@@ -108,6 +108,9 @@ func (g *guard) limit(c echo.Context, p principal.Principal, authed bool) error 
 			key = p.RateKey()
 		}
 		d, err := g.limiter.Allow(c.Request().Context(), key)
+		if err != nil && c.Request().Context().Err() != nil {
+			return nil // the caller hung up: nothing to limit, and no outage to report
+		}
 		if err != nil {
 			// Fail open: a Redis outage must not take the API down.
 			g.log.Error("rate limiter unavailable; allowing request", zap.String("request_id", requestID(c)), zap.Error(err))
