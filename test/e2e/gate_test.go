@@ -15,8 +15,10 @@ import (
 // Helpers of the request-gate tests (revocation check and rate budget in one
 // Redis script) are prefixed "gate".
 
-// With rate limiting on, an authenticated JWT request costs one Redis round
-// trip in all, whether its budget lets it through or answers 429.
+// With rate limiting on, an authenticated JWT request costs at most one
+// Redis round trip in all (none when the instance follows the revocation
+// feed and holds a slice of the budget), whether its budget lets it
+// through or answers 429.
 func TestGateJWTRequestCostsOneRedisRoundTrip(t *testing.T) {
 	t.Parallel()
 	harness.PostgresOnly(t, "counts Redis round trips")
@@ -34,8 +36,8 @@ func TestGateJWTRequestCostsOneRedisRoundTrip(t *testing.T) {
 	for i := 1; i < burst+3; i++ {
 		counter.reset()
 		r := idMe(t, s, tok)
-		if got := counter.redis.Load(); got != 1 {
-			t.Errorf("request %d (%d) cost %d Redis round trips, want 1", i+1, r.Status, got)
+		if got := counter.redis.Load(); got > 1 {
+			t.Errorf("request %d (%d) cost %d Redis round trips, want at most 1", i+1, r.Status, got)
 		}
 		if i < burst {
 			idWantStatus(t, r, http.StatusOK, "")

@@ -111,7 +111,11 @@ func (d *Denylist) ClaimRefresh(ctx context.Context, jti, successor string, grac
 	if err := d.record.ClaimRefresh(ctx, jti, successorDigest(winner), until); err != nil {
 		return "", err
 	}
-	d.committed(ctx)
+	// No commit-wait: a refresh is the holder's own rotation, not a call
+	// that cuts anyone off, and its caller holds the old token until it
+	// has the new one (waiting L would leave the client's own requests
+	// with a token already refused). The old token is refused everywhere
+	// within L of the answer.
 	return winner, nil
 }
 
