@@ -376,6 +376,7 @@ type idCounter struct {
 }
 
 func (c *idCounter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
 // Redis round trips are counted when a request makes them (its context
 // comes from net/http), not the background loops' (the revocation feed's
 // reads, the outbox relay).
