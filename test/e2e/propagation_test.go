@@ -211,6 +211,53 @@ func ppNeverAccepted(t *testing.T, s *harness.Server, c ppCredential, when strin
 	return st
 }
 
+// ppRedisAddr is host:port of the Redis s uses.
+func ppRedisAddr(s *harness.Server) string {
+	addr := strings.TrimPrefix(s.Config.Redis.URL, "redis://")
+	if i := strings.LastIndex(addr, "/"); i >= 0 {
+		addr = addr[:i]
+	}
+	return addr
+}
+
+// ppCutOff is a pair of instances where b reaches Redis through a proxy
+// the test can cut, with a user's live token b accepts (keeper).
+type ppCutOff struct {
+	a, b   *harness.Server
+	proxy  *testenv.Proxy
+	redis  goredis.UniversalClient // straight to the Redis both use
+	user   [2]string               // name, password
+	keeper ppCredential
+}
+
+func ppStartCutOff(t *testing.T) *ppCutOff {
+	t.Helper()
+	a := harness.Start(t, ppFast(100*time.Millisecond))
+	addr := ppRedisAddr(a)
+	p := testenv.StartProxy(t, addr)
+	b := harness.Start(t, harness.SharedWith(a), ppBehindProxy(p))
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	_, name, pw := a.CreateUser(t, a.AdminToken(t), "editor")
+	c := &ppCutOff{a: a, b: b, proxy: p, redis: rdb, user: [2]string{name, pw}}
+	c.keeper = c.login(t)
+	return c
+}
+
+// login returns a new token of the user that b accepts.
+func (c *ppCutOff) login(t *testing.T) ppCredential {
+	t.Helper()
+	cred := ppCredential{bearer: c.a.Login(t, c.user[0], c.user[1])}
+	ppWaitFresh(t, c.b, cred)
+	return cred
+}
+
+// logout revokes cred on a.
+func (c *ppCutOff) logout(t *testing.T, cred ppCredential) {
+	t.Helper()
+	idWantStatus(t, c.a.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Bearer: cred.bearer}), http.StatusNoContent, "")
+}
+
 // b's link to Redis is cut silently (a partition): b stops trusting its
 // set within the lease, never accepts a credential revoked meanwhile on a,
 // and recovers when the link heals. Then the same with the link killed
@@ -218,46 +265,31 @@ func ppNeverAccepted(t *testing.T, s *harness.Server, c ppCredential, when strin
 func TestAPartitionedInstanceNeverAcceptsARevokedCredential(t *testing.T) {
 	harness.PostgresOnly(t, "an instance cut off from Redis")
 	t.Parallel()
-	a := harness.Start(t, ppFast(100*time.Millisecond))
-	addr := strings.TrimPrefix(strings.TrimSuffix(a.Config.Redis.URL, "/0"), "redis://")
-	if i := strings.LastIndex(addr, "/"); i >= 0 {
-		addr = addr[:i]
-	}
-	p := testenv.StartProxy(t, addr)
-	b := harness.Start(t, harness.SharedWith(a), ppBehindProxy(p))
-	admin := a.AdminToken(t)
-	_, name, pw := a.CreateUser(t, admin, "editor")
-	keeper := ppCredential{bearer: a.Login(t, name, pw)}
-	ppWaitFresh(t, b, keeper)
-
-	revoked := ppCredential{bearer: a.Login(t, name, pw)}
-	ppWaitFresh(t, b, revoked)
-	p.Cut()
-	idWantStatus(t, a.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Bearer: revoked.bearer}), http.StatusNoContent, "")
-	if st := ppNeverAccepted(t, b, revoked, "partitioned"); st != http.StatusServiceUnavailable && st != http.StatusUnauthorized {
+	c := ppStartCutOff(t)
+	revoked := c.login(t)
+	c.proxy.Cut()
+	c.logout(t, revoked)
+	if st := ppNeverAccepted(t, c.b, revoked, "partitioned"); st != http.StatusServiceUnavailable && st != http.StatusUnauthorized {
 		t.Fatalf("partitioned, revoked token: %d, want 503 (or 401)", st)
 	}
-	p.Heal()
-	ppWaitFresh(t, b, keeper)
-	if st := revoked.me(t, b); st != http.StatusUnauthorized {
+	c.proxy.Heal()
+	ppWaitFresh(t, c.b, c.keeper)
+	if st := revoked.me(t, c.b); st != http.StatusUnauthorized {
 		t.Fatalf("healed, revoked token: %d, want 401", st)
 	}
 
 	// CLIENT KILL of b's connections (those through the proxy), right
 	// before a revokes.
-	killed := ppCredential{bearer: a.Login(t, name, pw)}
-	ppWaitFresh(t, b, killed)
-	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
-	t.Cleanup(func() { _ = rdb.Close() })
-	for _, la := range p.Outbound() {
-		_ = rdb.ClientKillByFilter(context.Background(), "ADDR", la).Err()
+	killed := c.login(t)
+	for _, la := range c.proxy.Outbound() {
+		_ = c.redis.ClientKillByFilter(context.Background(), "ADDR", la).Err()
 	}
-	idWantStatus(t, a.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Bearer: killed.bearer}), http.StatusNoContent, "")
-	if st := ppNeverAccepted(t, b, killed, "after CLIENT KILL"); st != http.StatusUnauthorized && st != http.StatusServiceUnavailable {
+	c.logout(t, killed)
+	if st := ppNeverAccepted(t, c.b, killed, "after CLIENT KILL"); st != http.StatusUnauthorized && st != http.StatusServiceUnavailable {
 		t.Fatalf("after CLIENT KILL, revoked token: %d", st)
 	}
-	ppWaitFresh(t, b, keeper)
-	if st := killed.me(t, b); st != http.StatusUnauthorized {
+	ppWaitFresh(t, c.b, c.keeper)
+	if st := killed.me(t, c.b); st != http.StatusUnauthorized {
 		t.Fatalf("after CLIENT KILL, recovered, revoked token: %d, want 401", st)
 	}
 }
@@ -269,26 +301,14 @@ func TestAPartitionedInstanceNeverAcceptsARevokedCredential(t *testing.T) {
 func TestAFeedGapIsDetectedAndReloadedFromTheRecord(t *testing.T) {
 	harness.PostgresOnly(t, "the Redis feed")
 	t.Parallel()
-	a := harness.Start(t, ppFast(100*time.Millisecond))
-	addr := strings.TrimPrefix(a.Config.Redis.URL, "redis://")
-	if i := strings.LastIndex(addr, "/"); i >= 0 {
-		addr = addr[:i]
-	}
-	p := testenv.StartProxy(t, addr)
-	b := harness.Start(t, harness.SharedWith(a), ppBehindProxy(p))
-	admin := a.AdminToken(t)
-	_, name, pw := a.CreateUser(t, admin, "editor")
-	keeper := ppCredential{bearer: a.Login(t, name, pw)}
-	revoked := ppCredential{bearer: a.Login(t, name, pw)}
-	ppWaitFresh(t, b, keeper)
-	ppWaitFresh(t, b, revoked)
+	c := ppStartCutOff(t)
+	a, b, p, rdb, keeper := c.a, c.b, c.proxy, c.redis, c.keeper
+	revoked := c.login(t)
 	_, claims := idClaims(t, revoked.bearer)
 	jti, _ := claims["jti"].(string)
 
 	p.Cut()
-	idWantStatus(t, a.Do(t, harness.Req{Method: http.MethodPost, Path: "/api/v1/auth/logout", Bearer: revoked.bearer}), http.StatusNoContent, "")
-	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
-	t.Cleanup(func() { _ = rdb.Close() })
+	c.logout(t, revoked)
 	ctx := context.Background()
 	prefix := a.Config.Redis.KeyPrefix
 	log := prefix + "{deny}:log"
@@ -329,10 +349,7 @@ func TestTheHotPathMakesNoRoundTrip(t *testing.T) {
 	s := harness.Start(t, ppFast(time.Second),
 		harness.WithConfig(func(c *config.Config) { c.Performance.RateLimit.Slack = 500_000 }),
 		harness.WithFx(fx.Provide(func() dial.Dialer { return d.Dial })))
-	redisAddr := strings.TrimPrefix(s.Config.Redis.URL, "redis://")
-	if i := strings.LastIndex(redisAddr, "/"); i >= 0 {
-		redisAddr = redisAddr[:i]
-	}
+	redisAddr := ppRedisAddr(s)
 	pgAddr := "127.0.0.1:5432"
 	admin := s.AdminToken(t)
 	key := akCreate(t, s, admin, map[string]any{"name": "hot path"})
