@@ -111,11 +111,11 @@ func (d *Denylist) ClaimRefresh(ctx context.Context, jti, successor string, grac
 	if err := d.record.ClaimRefresh(ctx, jti, successorDigest(winner), until); err != nil {
 		return "", err
 	}
-	// No commit-wait: a refresh is the holder's own rotation, not a call
-	// that cuts anyone off, and its caller holds the old token until it
-	// has the new one (waiting L would leave the client's own requests
-	// with a token already refused). The old token is refused everywhere
-	// within L of the answer.
+	// Commit-wait as for every revocation (contract §4: once the refresh
+	// has answered, any use of the old token gets 401, on every instance).
+	// The client's other requests with the old token meanwhile get 401;
+	// the console waits for its refresh and sends them again.
+	d.committed(ctx)
 	return winner, nil
 }
 

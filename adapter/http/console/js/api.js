@@ -14,6 +14,22 @@ export class ApiError extends Error {
 }
 
 let reauthenticate = null;
+let refreshing = null;
+
+/**
+ * Marks p, a refresh of the session, as in flight and returns it: a request
+ * answered 401 meanwhile (it carried the cookie the refresh is replacing,
+ * which is refused everywhere from the moment the refresh starts) waits for
+ * it, then is sent again with the new cookie.
+ */
+export function refreshingSession(p) {
+  refreshing = p;
+  const done = () => {
+    if (refreshing === p) refreshing = null;
+  };
+  p.then(done, done);
+  return p;
+}
 
 /** Sets the function that brings the sign-in back and resolves once signed in. */
 export function onUnauthorized(fn) {
@@ -30,14 +46,15 @@ function init(method, body) {
 }
 
 /**
- * Calls the API. A 401 is retried once as is (another tab may have just
- * rotated the cookie), then, unless opts.signIn is false, the sign-in is
- * brought back and the request is sent again once signed in: the page the
- * user was on is kept.
+ * Calls the API. A 401 is retried once (after this tab's refresh in flight,
+ * if any; otherwise as is: another tab may have just rotated the cookie),
+ * then, unless opts.signIn is false, the sign-in is brought back and the
+ * request is sent again once signed in: the page the user was on is kept.
  */
 export async function api(method, path, body, opts = {}) {
   let res = await fetch(path, init(method, body));
   if (res.status === 401 && opts.signIn !== false) {
+    if (refreshing) await refreshing.then(() => {}, () => {});
     res = await fetch(path, init(method, body));
     if (res.status === 401 && reauthenticate) {
       await reauthenticate();

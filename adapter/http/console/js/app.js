@@ -1,6 +1,6 @@
 // m9m console: the shell (sign-in, session refresh, navigation, errors)
 // and its pages. Everything goes through the public API (api.js).
-import { api, ApiError, onUnauthorized } from "./api.js";
+import { api, ApiError, onUnauthorized, refreshingSession } from "./api.js";
 import { pages } from "./pages.js";
 
 const $ = (id) => document.getElementById(id);
@@ -58,7 +58,7 @@ function scheduleRefresh(expiresAt) {
 
 async function refresh() {
   try {
-    const r = await api("POST", "/api/v1/auth/refresh", undefined, { signIn: false });
+    const r = await refreshingSession(api("POST", "/api/v1/auth/refresh", undefined, { signIn: false }));
     scheduleRefresh(r.expiresAt);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
