@@ -37,7 +37,7 @@ func TestGateJWTRequestCostsOneRedisRoundTrip(t *testing.T) {
 		counter.reset()
 		r := idMe(t, s, tok)
 		if got := counter.redis.Load(); got > 1 {
-			t.Errorf("request %d (%d) cost %d Redis round trips, want at most 1", i+1, r.Status, got)
+			t.Errorf("request %d (%d) cost %d Redis round trips %v, want at most 1", i+1, r.Status, got, counter.commands())
 		}
 		if i < burst {
 			idWantStatus(t, r, http.StatusOK, "")
