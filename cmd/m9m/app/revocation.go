@@ -10,6 +10,7 @@ import (
 
 	httpapi "github.com/m9m/auth/adapter/http"
 	"github.com/m9m/auth/adapter/memory"
+	"github.com/m9m/auth/adapter/metrics"
 	pgadapter "github.com/m9m/auth/adapter/postgres"
 	redisadapter "github.com/m9m/auth/adapter/redis"
 	"github.com/m9m/auth/infra/config"
@@ -83,10 +84,11 @@ func newDenylist(record port.RevocationRecord, cache *redisadapter.Denylist, r *
 // copy complete at start. Its loads and failures are logged; while it
 // cannot follow, every check is the one Redis round trip of before.
 func newFollower(lc fx.Lifecycle, cache *redisadapter.Denylist, record port.RevocationRecord, clock port.Clock,
-	cfg config.RedisConfig, _ *revocation.Rebuilder, log *zap.Logger,
+	cfg config.RedisConfig, _ *revocation.Rebuilder, m *metrics.Metrics, log *zap.Logger,
 ) *revocation.Follower {
 	l := log.Named("revocation")
 	failing := false
+	var series *metrics.Follower // set below, before the loop starts
 	f := revocation.NewFollower(cache.Feed(), record, func() revocation.LocalSet { return memory.NewDenylist(clock) },
 		revocation.FollowSettings{Lease: cfg.RevocationLease}, func(e revocation.FollowEvent) {
 			switch {
@@ -97,11 +99,13 @@ func newFollower(lc fx.Lifecycle, cache *redisadapter.Denylist, record port.Revo
 				failing = true
 			case e.Loaded:
 				failing = false
+				series.Loaded(e.Gap)
 				l.Info("revocations loaded into this process", zap.Bool("after_gap", e.Gap), zap.Duration("took", e.Took))
 			default:
 				failing = false
 			}
 		})
+	series = metrics.NewFollower(m, f.Fresh)
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			f.Start()
