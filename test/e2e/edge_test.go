@@ -443,6 +443,20 @@ func TestEdgeMetrics(t *testing.T) {
 	if leaked := harness.ContainsAny(out, token, other, s.AdminPassword(), s.Config.Security.JWT.Secret); len(leaked) > 0 {
 		t.Error("a secret appears in the metrics")
 	}
+	if !harness.Embedded() {
+		// The instance follows the revocation feed: loaded once, at start,
+		// and fresh (it judges tokens in process) within a moment.
+		if !strings.Contains(out, `m9m_revocation_feed_loads_total{cause="start"} 1`) {
+			t.Errorf("metrics lack the follower's start load")
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(edgeScrape(t, ms), "m9m_revocation_feed_fresh 1") {
+			if time.Now().After(deadline) {
+				t.Fatal("m9m_revocation_feed_fresh never 1")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	// The metrics are not on the API's port.
 	if r := s.DoRaw(t, harness.Req{Method: http.MethodGet, Path: "/metrics"}); r.Status == http.StatusOK {
 		t.Error("metrics served on the public listener")
