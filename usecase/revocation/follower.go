@@ -153,11 +153,12 @@ func (f *Follower) WaitLoaded(ctx context.Context) error {
 
 // Start runs the follow loop in the background until Stop.
 func (f *Follower) Start() {
-	f.stop = make(chan struct{})
+	stop := make(chan struct{})
+	f.stop = stop
 	f.done = make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		<-f.stop
+		<-stop
 		cancel()
 	}()
 	go f.loop(ctx)
