@@ -51,4 +51,3 @@ func (f *Follower) Loaded(afterGap bool) {
 	}
 	f.loads.WithLabelValues(cause).Inc()
 }
-

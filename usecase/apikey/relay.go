@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/usecase/internal/background"
 )
 
 // RelaySettings tune the Relay; zero values take the defaults.
@@ -41,8 +42,7 @@ type Relay struct {
 	settings RelaySettings
 	observe  func(RelayOutcome)
 
-	stop chan struct{}
-	done chan struct{}
+	run background.Loop
 }
 
 // NewRelay returns a relay from outbox to publish (the feed's Publish).
@@ -84,31 +84,21 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 }
 
 // Start runs a pass every Interval in the background until Stop.
-func (r *Relay) Start() {
-	r.stop = make(chan struct{})
-	r.done = make(chan struct{})
-	go r.loop(r.stop)
-}
+func (r *Relay) Start() { r.run.Start(r.loop) }
 
-func (r *Relay) loop(stop <-chan struct{}) {
-	defer close(r.done)
+func (r *Relay) loop(ctx context.Context) {
 	t := time.NewTicker(r.settings.Interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), r.settings.Attempt)
-		go func() { // Stop must not wait for a pass stuck on an unreachable store
-			select {
-			case <-stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		n, err := r.RunOnce(ctx)
+		// Ends at Stop too: Stop must not wait for a pass stuck on an
+		// unreachable store.
+		attempt, cancel := context.WithTimeout(ctx, r.settings.Attempt)
+		n, err := r.RunOnce(attempt)
 		cancel()
 		if n > 0 || err != nil {
 			r.observe(RelayOutcome{Published: n, Err: err})
@@ -118,16 +108,4 @@ func (r *Relay) loop(stop <-chan struct{}) {
 
 // Stop ends the loop, abandoning a pass in progress (its rows stay in the
 // outbox for the next relay), within ctx.
-func (r *Relay) Stop(ctx context.Context) error {
-	if r.stop == nil {
-		return nil
-	}
-	close(r.stop)
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	r.stop = nil
-	return nil
-}
+func (r *Relay) Stop(ctx context.Context) error { return r.run.Stop(ctx) }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/usecase/internal/background"
 )
 
 // LocalSet is the in-process revocation set the Follower keeps (the
@@ -87,8 +88,7 @@ type Follower struct {
 	mu     sync.Mutex
 	apply  []func(port.FeedEntry)
 	resets []func()
-	stop   chan struct{}
-	done   chan struct{}
+	run    background.Loop
 	loaded chan struct{} // closed after the first load
 	once   sync.Once
 }
@@ -152,38 +152,15 @@ func (f *Follower) WaitLoaded(ctx context.Context) error {
 }
 
 // Start runs the follow loop in the background until Stop.
-func (f *Follower) Start() {
-	stop := make(chan struct{})
-	f.stop = stop
-	f.done = make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-stop
-		cancel()
-	}()
-	go f.loop(ctx)
-}
+func (f *Follower) Start() { f.run.Start(f.loop) }
 
 // Stop ends the loop within ctx.
-func (f *Follower) Stop(ctx context.Context) error {
-	if f.stop == nil {
-		return nil
-	}
-	close(f.stop)
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	f.stop = nil
-	return nil
-}
+func (f *Follower) Stop(ctx context.Context) error { return f.run.Stop(ctx) }
 
 // readSlack is how much longer than Block a feed read may take.
 const readSlack = 2 * time.Second
 
 func (f *Follower) loop(ctx context.Context) {
-	defer close(f.done)
 	var pos port.FeedPosition
 	reload, gap := true, false
 	for ctx.Err() == nil {

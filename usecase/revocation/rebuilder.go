@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/usecase/internal/background"
 )
 
 // Settings tune the Rebuilder; zero values take the defaults.
@@ -48,8 +49,7 @@ type Rebuilder struct {
 
 	behind atomic.Bool // a cache write failed after its record write
 	kick   chan struct{}
-	stop   chan struct{}
-	done   chan struct{}
+	run    background.Loop
 }
 
 // NewRebuilder returns a rebuilder of cache from record. observe (may be
@@ -113,21 +113,16 @@ func (r *Rebuilder) EnsureReady(ctx context.Context) error {
 }
 
 // Start runs the watch loop in the background until Stop.
-func (r *Rebuilder) Start() {
-	r.stop = make(chan struct{})
-	r.done = make(chan struct{})
-	go r.loop(r.stop)
-}
+func (r *Rebuilder) Start() { r.run.Start(r.loop) }
 
-func (r *Rebuilder) loop(stop <-chan struct{}) {
-	defer close(r.done)
+func (r *Rebuilder) loop(ctx context.Context) {
 	watch := time.NewTicker(r.settings.Watch)
 	defer watch.Stop()
 	purge := time.NewTicker(r.settings.Purge)
 	defer purge.Stop()
 	for {
 		select {
-		case <-stop:
+		case <-ctx.Done():
 			return
 		case <-purge.C:
 			r.purge()
@@ -135,17 +130,12 @@ func (r *Rebuilder) loop(stop <-chan struct{}) {
 		case <-r.kick:
 		case <-watch.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), r.settings.Attempt)
-		go func() { // Stop must not wait for a rebuild that waits for another instance
-			select {
-			case <-stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		err := r.invalidateIfBehind(ctx)
+		// Ends at Stop too: Stop must not wait for a rebuild that waits for
+		// another instance.
+		attempt, cancel := context.WithTimeout(ctx, r.settings.Attempt)
+		err := r.invalidateIfBehind(attempt)
 		if err == nil {
-			err = r.EnsureReady(ctx)
+			err = r.EnsureReady(attempt)
 		}
 		cancel()
 		if err != nil {
@@ -154,7 +144,7 @@ func (r *Rebuilder) loop(stop <-chan struct{}) {
 			// attempt, however many checks ask for one meanwhile: a Postgres
 			// that is down must not be retried (and logged) at the request rate.
 			select {
-			case <-stop:
+			case <-ctx.Done():
 				return
 			case <-time.After(r.settings.Watch):
 			}
@@ -185,16 +175,4 @@ func (r *Rebuilder) purge() {
 
 // Stop ends the loop, abandoning a rebuild in progress (its lock expires or
 // is released), within ctx.
-func (r *Rebuilder) Stop(ctx context.Context) error {
-	if r.stop == nil {
-		return nil
-	}
-	close(r.stop)
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	r.stop = nil
-	return nil
-}
+func (r *Rebuilder) Stop(ctx context.Context) error { return r.run.Stop(ctx) }
