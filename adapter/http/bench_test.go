@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/test/testenv"
 	"github.com/m9m/auth/usecase/auth"
 	"github.com/m9m/auth/usecase/authn"
 )
@@ -90,7 +90,7 @@ func serveLoop(b *testing.B, h http.Handler, req *http.Request, want int) {
 	b.Helper()
 	b.ReportAllocs()
 	w := &benchWriter{}
-	cpu := startCPU(b)
+	cpu := testenv.StartCPU(b)
 	for b.Loop() {
 		w.reset()
 		h.ServeHTTP(w, req)
@@ -98,7 +98,7 @@ func serveLoop(b *testing.B, h http.Handler, req *http.Request, want int) {
 			b.Fatalf("status %d, want %d: %s", w.code, want, w.body)
 		}
 	}
-	cpu.report()
+	cpu.Report()
 }
 
 // benchWriter is an http.ResponseWriter that keeps the status and the first
@@ -133,29 +133,6 @@ func (w *benchWriter) Write(p []byte) (int, error) {
 		w.body = append(w.body, p[:min(room, len(p))]...)
 	}
 	return len(p), nil
-}
-
-// cpuMeter reports the process's CPU time (user + system, every thread: the
-// GC's background work counts) per iteration as cpu-ns/op.
-type cpuMeter struct {
-	b     *testing.B
-	start time.Duration
-}
-
-func startCPU(b *testing.B) cpuMeter { return cpuMeter{b: b, start: processCPU(b)} }
-
-func (m cpuMeter) report() {
-	if m.b.N > 0 {
-		m.b.ReportMetric(float64(processCPU(m.b)-m.start)/float64(m.b.N), "cpu-ns/op")
-	}
-}
-
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func benchRequest(path, bearer string) *http.Request {
@@ -194,7 +171,7 @@ func BenchmarkStack(b *testing.B) {
 func BenchmarkStackParallel(b *testing.B) {
 	h := newBenchStack(b, zapcore.WarnLevel)
 	b.ReportAllocs()
-	cpu := startCPU(b)
+	cpu := testenv.StartCPU(b)
 	b.RunParallel(func(pb *testing.PB) {
 		req := benchRequest("/api/v1/auth/me", benchToken)
 		w := &benchWriter{}
@@ -207,7 +184,7 @@ func BenchmarkStackParallel(b *testing.B) {
 			}
 		}
 	})
-	cpu.report()
+	cpu.Report()
 }
 
 // sysClock is the wall clock, as the server's.

@@ -2,13 +2,13 @@ package jwt_test
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/m9m/auth/adapter/jwt"
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/domain/user"
+	"github.com/m9m/auth/test/testenv"
 )
 
 // The benchmarks below price the JWT work on every authenticated request
@@ -47,13 +47,13 @@ func benchVerify(b *testing.B, cfg jwt.Config) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	cpu := startCPU(b)
+	cpu := testenv.StartCPU(b)
 	for b.Loop() {
 		if _, err := s.Verify(tok); err != nil {
 			b.Fatal(err)
 		}
 	}
-	cpu.report()
+	cpu.Report()
 }
 
 // BenchmarkVerifyCacheMiss cycles through more distinct tokens than the
@@ -79,7 +79,7 @@ func benchVerifyMany(b *testing.B, cacheSize, tokens int) {
 		toks[i] = tok
 	}
 	b.ReportAllocs()
-	cpu := startCPU(b)
+	cpu := testenv.StartCPU(b)
 	i := 0
 	for b.Loop() {
 		if _, err := s.Verify(toks[i]); err != nil {
@@ -87,7 +87,7 @@ func benchVerifyMany(b *testing.B, cacheSize, tokens int) {
 		}
 		i = (i + 1) % len(toks)
 	}
-	cpu.report()
+	cpu.Report()
 }
 
 // BenchmarkVerifyParallel is the cached Verify from every P at once (the
@@ -99,7 +99,7 @@ func BenchmarkVerifyParallel(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	cpu := startCPU(b)
+	cpu := testenv.StartCPU(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := s.Verify(tok); err != nil {
@@ -108,31 +108,7 @@ func BenchmarkVerifyParallel(b *testing.B) {
 			}
 		}
 	})
-	cpu.report()
-}
-
-// cpuMeter reports the process's CPU time (user + system, every thread: the
-// GC's background work counts) per iteration as cpu-ns/op, which other work
-// on a shared machine disturbs far less than wall time.
-type cpuMeter struct {
-	b     *testing.B
-	start time.Duration
-}
-
-func startCPU(b *testing.B) cpuMeter { return cpuMeter{b: b, start: processCPU(b)} }
-
-func (m cpuMeter) report() {
-	if m.b.N > 0 {
-		m.b.ReportMetric(float64(processCPU(m.b)-m.start)/float64(m.b.N), "cpu-ns/op")
-	}
-}
-
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	cpu.Report()
 }
 
 // BenchmarkVerifyRejectForged is the cost of turning away a token with a bad
@@ -145,13 +121,13 @@ func BenchmarkVerifyRejectForged(b *testing.B) {
 	}
 	forged := tok[:len(tok)-2] + flipLast(tok[len(tok)-2:])
 	b.ReportAllocs()
-	cpu := startCPU(b)
+	cpu := testenv.StartCPU(b)
 	for b.Loop() {
 		if _, err := s.Verify(forged); err == nil {
 			b.Fatal("forged token verified")
 		}
 	}
-	cpu.report()
+	cpu.Report()
 }
 
 // flipLast changes the first character of a two-character signature tail
