@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,48 +11,15 @@ import (
 	"github.com/m9m/auth/domain"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/port/porttest"
 	"github.com/m9m/auth/usecase/apikey"
 )
-
-// recordingInvalidator keeps every Invalidate call. check, when set, runs at
-// the time of the call, so a test can look at the store then: the change
-// must already be committed. next, when set, gets the entries too.
-type recordingInvalidator struct {
-	mu    sync.Mutex
-	calls [][]port.FeedEntry
-	check func([]port.FeedEntry)
-	next  port.KeyInvalidator
-	err   error
-}
-
-func (r *recordingInvalidator) Invalidate(ctx context.Context, entries ...port.FeedEntry) error {
-	r.mu.Lock()
-	r.calls = append(r.calls, entries)
-	check, next, err := r.check, r.next, r.err
-	r.mu.Unlock()
-	if check != nil {
-		check(entries)
-	}
-	if err != nil {
-		return err
-	}
-	if next != nil {
-		return next.Invalidate(ctx, entries...)
-	}
-	return nil
-}
-
-func (r *recordingInvalidator) got() [][]port.FeedEntry {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([][]port.FeedEntry(nil), r.calls...)
-}
 
 // cachedFixture is the fixture with a cache in front of the store, kept in
 // step by a LocalInvalidator behind the recording one (the embedded mode).
 type cachedFixture struct {
 	*fixture
-	inv   *recordingInvalidator
+	inv   *porttest.RecordingInvalidator
 	cache *apikey.Cache
 	auth  *apikey.Authenticator
 }
@@ -62,7 +28,7 @@ func newCachedFixture(t *testing.T) *cachedFixture {
 	t.Helper()
 	f := &cachedFixture{fixture: newFixture(t, 100)}
 	f.cache = apikey.NewCache(f.spy, f.clock, func() bool { return true }, apikey.CacheSettings{TTL: time.Hour})
-	f.inv = &recordingInvalidator{next: apikey.LocalInvalidator{Cache: f.cache}}
+	f.inv = &porttest.RecordingInvalidator{Next: apikey.LocalInvalidator{Cache: f.cache}}
 	f.svc = apikey.New(apikey.Deps{
 		Keys: f.keys, Users: f.users, Generate: crypto.NewAPIKey, Audit: f.audit, Clock: f.clock, Invalidator: f.inv,
 	}, apikey.Settings{MaxPerUser: 100})
@@ -84,8 +50,8 @@ func TestRevokeInvalidatesTheKeyAfterItsCommit(t *testing.T) {
 	owner := f.user(t, user.RoleEditor)
 	issued := f.create(t, owner, apikey.CreateInput{})
 	other := f.create(t, owner, apikey.CreateInput{})
-	if len(f.inv.got()) != 0 {
-		t.Fatalf("creating keys invalidated %v; want nothing (unknown keys are never cached)", f.inv.got())
+	if len(f.inv.Calls()) != 0 {
+		t.Fatalf("creating keys invalidated %v; want nothing (unknown keys are never cached)", f.inv.Calls())
 	}
 	for _, k := range []apikey.Issued{issued, other} {
 		if _, err := f.cachedAuth(k.Token.Secret()); err != nil {
@@ -95,7 +61,7 @@ func TestRevokeInvalidatesTheKeyAfterItsCommit(t *testing.T) {
 			t.Fatalf("second use: read %v, err %v; want a cache hit", read, err)
 		}
 	}
-	f.inv.check = func([]port.FeedEntry) {
+	f.inv.Check = func([]port.FeedEntry) {
 		k, err := f.keys.Get(context.Background(), issued.Key.ID)
 		if err != nil || k.RevokedAt == nil {
 			t.Errorf("invalidated before the revocation was stored: %+v, %v", k, err)
@@ -105,7 +71,7 @@ func TestRevokeInvalidatesTheKeyAfterItsCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := [][]port.FeedEntry{{{KeyID: issued.Key.ID}}}
-	if got := f.inv.got(); !reflect.DeepEqual(got, want) {
+	if got := f.inv.Calls(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("invalidations = %+v, want %+v", got, want)
 	}
 	if read, err := f.cachedAuth(issued.Token.Secret()); !read || !errors.Is(err, domain.ErrUnauthenticated) {
@@ -125,7 +91,7 @@ func TestRotateInvalidatesTheOldKeyAfterItsCommit(t *testing.T) {
 		if _, err := f.cachedAuth(old.Token.Secret()); err != nil {
 			t.Fatal(err)
 		}
-		f.inv.check = func([]port.FeedEntry) {
+		f.inv.Check = func([]port.FeedEntry) {
 			k, err := f.keys.Get(context.Background(), old.Key.ID)
 			if err != nil || k.RevokedAt == nil || (grace > 0) != (k.GraceUntil != nil) {
 				t.Errorf("grace %d: invalidated before the rotation was stored: %+v, %v", grace, k, err)
@@ -136,7 +102,7 @@ func TestRotateInvalidatesTheOldKeyAfterItsCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := [][]port.FeedEntry{{{KeyID: old.Key.ID}}}
-		if got := f.inv.got(); !reflect.DeepEqual(got, want) {
+		if got := f.inv.Calls(); !reflect.DeepEqual(got, want) {
 			t.Fatalf("grace %d: invalidations = %+v, want %+v", grace, got, want)
 		}
 		read, err := f.cachedAuth(old.Token.Secret())
@@ -168,7 +134,7 @@ func TestRefusedKeyChangesInvalidateNothing(t *testing.T) {
 	}
 	_, err = f.svc.Rotate(ctx, owner, client, k.Key.ID, apikey.RotateInput{}) // revoked: 409 under the lock
 	wantErr(t, err, domain.ErrConflict)
-	if got := f.inv.got(); len(got) != 1 {
+	if got := f.inv.Calls(); len(got) != 1 {
 		t.Fatalf("invalidations = %+v, want only the one revoke's", got)
 	}
 }
@@ -179,7 +145,7 @@ func TestFailedInvalidationIs503AfterTheCommit(t *testing.T) {
 	owner := f.user(t, user.RoleEditor)
 	k := f.create(t, owner, apikey.CreateInput{})
 	r := f.create(t, owner, apikey.CreateInput{})
-	f.inv.err = errors.New("feed unreachable")
+	f.inv.Err = errors.New("feed unreachable")
 	ctx := context.Background()
 	wantErr(t, f.svc.Revoke(ctx, owner, client, k.Key.ID), domain.ErrUnavailable)
 	if stored, _ := f.keys.Get(ctx, k.Key.ID); stored.RevokedAt == nil {
@@ -191,11 +157,11 @@ func TestFailedInvalidationIs503AfterTheCommit(t *testing.T) {
 		t.Fatal("the rotation was not stored")
 	}
 	// A retry of the revoke completes what failed.
-	f.inv.err = nil
+	f.inv.Err = nil
 	if err := f.svc.Revoke(ctx, owner, client, k.Key.ID); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.inv.got(); len(got) != 3 {
+	if got := f.inv.Calls(); len(got) != 3 {
 		t.Fatalf("invalidations = %+v, want 3 attempts", got)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"reflect"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,44 +15,11 @@ import (
 	"github.com/m9m/auth/domain/principal"
 	"github.com/m9m/auth/domain/user"
 	"github.com/m9m/auth/port"
+	"github.com/m9m/auth/port/porttest"
 	"github.com/m9m/auth/usecase/apikey"
 	"github.com/m9m/auth/usecase/authn"
 	"github.com/m9m/auth/usecase/users"
 )
-
-// recordingInvalidator keeps every Invalidate call; check runs at the time
-// of the call (the change must be committed by then); next gets the entries
-// too, unless err fails the call.
-type recordingInvalidator struct {
-	mu    sync.Mutex
-	calls [][]port.FeedEntry
-	check func([]port.FeedEntry)
-	next  port.KeyInvalidator
-	err   error
-}
-
-func (r *recordingInvalidator) Invalidate(ctx context.Context, entries ...port.FeedEntry) error {
-	r.mu.Lock()
-	r.calls = append(r.calls, entries)
-	check, next, err := r.check, r.next, r.err
-	r.mu.Unlock()
-	if check != nil {
-		check(entries)
-	}
-	if err != nil {
-		return err
-	}
-	if next != nil {
-		return next.Invalidate(ctx, entries...)
-	}
-	return nil
-}
-
-func (r *recordingInvalidator) got() [][]port.FeedEntry {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([][]port.FeedEntry(nil), r.calls...)
-}
 
 // countingAuth counts the digest reads that reach the key store.
 type countingAuth struct {
@@ -72,7 +38,7 @@ type keyFixture struct {
 	*fixture
 	keys    *memory.APIKeyStore
 	store   *countingAuth
-	inv     *recordingInvalidator
+	inv     *porttest.RecordingInvalidator
 	keySvc  *apikey.Service
 	keyAuth *apikey.Authenticator
 }
@@ -84,7 +50,7 @@ func newKeyFixture(t *testing.T) *keyFixture {
 	f.keys.AttachAudit(f.audit)
 	f.store = &countingAuth{APIKeyAuthStore: f.keys}
 	cache := apikey.NewCache(f.store, f.clock, func() bool { return true }, apikey.CacheSettings{TTL: time.Hour})
-	f.inv = &recordingInvalidator{next: apikey.LocalInvalidator{Cache: cache}}
+	f.inv = &porttest.RecordingInvalidator{Next: apikey.LocalInvalidator{Cache: cache}}
 	hasher := crypto.NewArgon2Hasher(crypto.HasherConfig{Params: crypto.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}})
 	f.svc = users.New(users.Deps{
 		Users: f.fixture.store, Lister: f.fixture.store, Remover: memory.NewUserRemover(f.fixture.store, f.workflows),
@@ -125,14 +91,14 @@ func (f *keyFixture) useKey(secret string) (principal.Principal, bool, error) {
 func (f *keyFixture) wantOwnerInvalidated(t *testing.T, id string) {
 	t.Helper()
 	want := [][]port.FeedEntry{{{OwnerID: id}}}
-	if got := f.inv.got(); !reflect.DeepEqual(got, want) {
+	if got := f.inv.Calls(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("invalidations = %+v, want %+v", got, want)
 	}
 }
 
 // checkUser makes the invalidator look at the stored user when it is called.
 func (f *keyFixture) checkUser(t *testing.T, id string, committed func(*user.User, error) bool) {
-	f.inv.check = func([]port.FeedEntry) {
+	f.inv.Check = func([]port.FeedEntry) {
 		u, err := f.fixture.store.Get(context.Background(), id)
 		if !committed(u, err) {
 			t.Errorf("invalidated before the change was stored: %+v, %v", u, err)
@@ -182,7 +148,7 @@ func TestDisableAndEnableInvalidateTheOwnersKeys(t *testing.T) {
 		t.Fatalf("a re-enabled owner's key: %v", err)
 	}
 	want := [][]port.FeedEntry{{{OwnerID: u.ID}}, {{OwnerID: u.ID}}}
-	if got := f.inv.got(); !reflect.DeepEqual(got, want) {
+	if got := f.inv.Calls(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("invalidations = %+v, want %+v", got, want)
 	}
 }
@@ -195,7 +161,7 @@ func TestPasswordResetLeavesKeysCached(t *testing.T) {
 	if _, err := f.svc.Update(context.Background(), f.admin, client, u.ID, users.UpdateInput{Password: ptr("a brand new passphrase")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.inv.got(); len(got) != 0 {
+	if got := f.inv.Calls(); len(got) != 0 {
 		t.Fatalf("a password reset invalidated %+v; keys do not carry the password", got)
 	}
 	if _, read, err := f.useKey(secret); err != nil || read {
@@ -235,7 +201,7 @@ func TestRevokeCredentialsInvalidatesOnceAfterTheKeysAreRevoked(t *testing.T) {
 	f := newKeyFixture(t)
 	u := f.create(t, "compromised", user.RoleEditor)
 	secrets := []string{f.key(t, u), f.key(t, u)}
-	f.inv.check = func([]port.FeedEntry) {
+	f.inv.Check = func([]port.FeedEntry) {
 		page, _, err := f.keys.ListByOwner(context.Background(), u.ID, f.clock.Now(), "", 10)
 		if err != nil || len(page) != 0 {
 			t.Errorf("invalidated with %d keys not yet revoked (%v)", len(page), err)
@@ -256,7 +222,7 @@ func TestRevokeCredentialsInvalidatesOnceAfterTheKeysAreRevoked(t *testing.T) {
 	if _, err := f.svc.RevokeCredentials(context.Background(), f.admin, client, bare.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(f.inv.got()); n != 1 {
+	if n := len(f.inv.Calls()); n != 1 {
 		t.Fatalf("%d invalidations, want still 1", n)
 	}
 }
@@ -273,7 +239,7 @@ func TestRefusedUserChangesInvalidateNothing(t *testing.T) {
 	wantErr(t, err, domain.ErrNotFound)
 	wantErr(t, f.svc.Delete(ctx, f.admin, client, owner.ID, users.DeleteInput{}), domain.ErrConflict)
 	wantErr(t, f.svc.Delete(ctx, f.admin, client, domain.NewID(), users.DeleteInput{}), domain.ErrNotFound)
-	if got := f.inv.got(); len(got) != 0 {
+	if got := f.inv.Calls(); len(got) != 0 {
 		t.Fatalf("refused changes invalidated %+v", got)
 	}
 }
@@ -286,7 +252,7 @@ func TestFailedUserInvalidationIs503AfterTheCommit(t *testing.T) {
 	leaver := f.create(t, "leaver", user.RoleViewer)
 	cut := f.create(t, "cut", user.RoleViewer)
 	f.key(t, cut)
-	f.inv.err = errors.New("feed unreachable")
+	f.inv.Err = errors.New("feed unreachable")
 	_, err := f.svc.Update(ctx, f.admin, client, demoted.ID, users.UpdateInput{Role: ptr("viewer")})
 	wantErr(t, err, domain.ErrUnavailable)
 	if u, _ := f.fixture.store.Get(ctx, demoted.ID); u.Role != user.RoleViewer {
@@ -301,7 +267,7 @@ func TestFailedUserInvalidationIs503AfterTheCommit(t *testing.T) {
 	if out.KeysRevoked != 1 {
 		t.Fatalf("KeysRevoked = %d, want 1", out.KeysRevoked)
 	}
-	if n := len(f.inv.got()); n != 3 {
+	if n := len(f.inv.Calls()); n != 3 {
 		t.Fatalf("%d invalidation attempts, want 3", n)
 	}
 }
