@@ -133,16 +133,23 @@ func (d *Denylist) judge(c session.Claims, keys []string, vals []any) error {
 	return nil
 }
 
-// denyScript sets each KEYS[i] to the until ARGV[2i-1] with TTL ARGV[2i]
-// unless it already holds a later until. A denial passes one key; the
-// rebuild passes a batch.
-var denyScript = newScript(`
-for i, key in ipairs(KEYS) do
+// denyLua sets key to the until untilMs (a string) with TTL ttl unless it
+// already holds a later until: one token or session denial, shared by the
+// rebuild's batches (denyScript) and a single denial with its feed entry
+// (denyLogScript).
+const denyLua = `
+local function denyKey(key, untilMs, ttl)
   local cur = tonumber(redis.call('GET', key))
-  if cur == nil or tonumber(ARGV[2 * i - 1]) > cur then
-    redis.call('SET', key, ARGV[2 * i - 1], 'PX', ARGV[2 * i])
+  if cur == nil or tonumber(untilMs) > cur then
+    redis.call('SET', key, untilMs, 'PX', ttl)
   end
 end
+`
+
+// denyScript sets each KEYS[i] to the until ARGV[2i-1] with TTL ARGV[2i]
+// (denyKey): the rebuild's batches.
+var denyScript = newScript(denyLua + `
+for i, key in ipairs(KEYS) do denyKey(key, ARGV[2 * i - 1], ARGV[2 * i]) end
 return 1
 `)
 
@@ -172,15 +179,14 @@ func (d *Denylist) deny(ctx context.Context, key string, r session.Revocation) e
 	return translate(denyLogScript.Run(ctx, d.client, []string{key, d.logKey()}, args...).Err())
 }
 
-// nbfScript keeps, in each KEYS[i], the later of the stored and the new
-// not-before (ARGV[2i], unix seconds) and the later until (ARGV[2i+1], ms),
-// with a TTL to that until from now (ARGV[1], ms). Numbers are kept as the
-// strings they arrived as, so Lua never prints a large number in exponent
-// notation. A denial passes one key; the rebuild passes a batch.
-var nbfScript = newScript(`
-local now = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  local nb, untilMs = ARGV[2 * i], ARGV[2 * i + 1]
+// nbfLua keeps, in key, the later of the stored and the new not-before nb
+// (unix seconds) and the later until untilMs (ms), with a TTL to that until
+// from now (ms). Numbers are kept as the strings they arrived as, so Lua
+// never prints a large number in exponent notation. Shared by the
+// rebuild's batches (nbfScript) and a single denial with its feed entry
+// (nbfLogScript).
+const nbfLua = `
+local function denyUser(key, now, nb, untilMs)
   local cur = redis.call('GET', key)
   if cur then
     local sep = string.find(cur, ':', 1, true)
@@ -194,6 +200,13 @@ for i, key in ipairs(KEYS) do
   end
   redis.call('SET', key, nb .. ':' .. untilMs, 'PX', tonumber(untilMs) - now)
 end
+`
+
+// nbfScript applies denyUser to each KEYS[i] with not-before ARGV[2i] and
+// until ARGV[2i+1], at now ARGV[1]: the rebuild's batches.
+var nbfScript = newScript(nbfLua + `
+local now = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do denyUser(key, now, ARGV[2 * i], ARGV[2 * i + 1]) end
 return 1
 `)
 

@@ -79,36 +79,20 @@ local function log(stream, retainMs, from)
 end
 `
 
-// denyLogScript is denyScript for one key (KEYS[1], ARGV[1] until, ARGV[2]
+// denyLogScript is one denial (denyKey: KEYS[1], ARGV[1] until, ARGV[2]
 // TTL) plus its feed entry (KEYS[2] the stream, ARGV[3] retention, ARGV[4..]
 // the entry's fields).
-var denyLogScript = newScript(logLua + `
-local cur = tonumber(redis.call('GET', KEYS[1]))
-if cur == nil or tonumber(ARGV[1]) > cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-end
+var denyLogScript = newScript(denyLua + logLua + `
+denyKey(KEYS[1], ARGV[1], ARGV[2])
 log(KEYS[2], ARGV[3], 4)
 return 1
 `)
 
-// nbfLogScript is nbfScript for one user (KEYS[1]; ARGV[1] now, ARGV[2]
-// not-before, ARGV[3] until) plus its feed entry (KEYS[2], ARGV[4]
+// nbfLogScript is one user's not-before (denyUser: KEYS[1]; ARGV[1] now,
+// ARGV[2] not-before, ARGV[3] until) plus its feed entry (KEYS[2], ARGV[4]
 // retention, ARGV[5..] the fields).
-var nbfLogScript = newScript(logLua + `
-local now = tonumber(ARGV[1])
-local nb, untilMs = ARGV[2], ARGV[3]
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local sep = string.find(cur, ':', 1, true)
-  if sep then
-    local cnb, cuntil = string.sub(cur, 1, sep - 1), string.sub(cur, sep + 1)
-    if tonumber(cuntil) > now then
-      if tonumber(cnb) > tonumber(nb) then nb = cnb end
-      if tonumber(cuntil) > tonumber(untilMs) then untilMs = cuntil end
-    end
-  end
-end
-redis.call('SET', KEYS[1], nb .. ':' .. untilMs, 'PX', tonumber(untilMs) - now)
+var nbfLogScript = newScript(nbfLua + logLua + `
+denyUser(KEYS[1], tonumber(ARGV[1]), ARGV[2], ARGV[3])
 log(KEYS[2], ARGV[4], 5)
 return 1
 `)
