@@ -23,6 +23,7 @@ import (
 	"github.com/m9m/auth/domain/session"
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/test/harness"
+	"github.com/m9m/auth/test/testenv"
 )
 
 // Helpers of the identity tests are prefixed "id" so they cannot collide
@@ -338,9 +339,9 @@ func TestForgedTokensAreRefused(t *testing.T) {
 func TestRedisDownFailsClosed(t *testing.T) {
 	t.Parallel()
 	harness.PostgresOnly(t, "Redis going down under a running instance")
-	proxy := startTCPProxy(t, redisAddr(t))
+	proxy := testenv.StartProxy(t, redisAddr(t))
 	s := harness.Start(t, harness.WithConfig(func(c *config.Config) {
-		c.Redis.URL = "redis://" + proxy.Addr() + "/0"
+		c.Redis.URL = "redis://" + proxy.Addr + "/0"
 	}))
 	tok := s.AdminToken(t)
 	proxy.SetDown(true)

@@ -16,6 +16,7 @@ import (
 	httpapi "github.com/m9m/auth/adapter/http"
 	"github.com/m9m/auth/infra/config"
 	"github.com/m9m/auth/test/harness"
+	"github.com/m9m/auth/test/testenv"
 )
 
 func TestHealthAndReady(t *testing.T) {
@@ -166,9 +167,9 @@ func TestMalformedHTTPIsRefusedAndServerSurvives(t *testing.T) {
 func TestReadyNamesRedisWhileItIsDownAndRecovers(t *testing.T) {
 	t.Parallel()
 	harness.PostgresOnly(t, "Redis going down and back")
-	proxy := startTCPProxy(t, redisAddr(t))
+	proxy := testenv.StartProxy(t, redisAddr(t))
 	s := harness.Start(t, harness.WithConfig(func(c *config.Config) {
-		c.Redis.URL = "redis://" + proxy.Addr() + "/0"
+		c.Redis.URL = "redis://" + proxy.Addr + "/0"
 	}))
 	if r := s.Do(t, harness.Req{Method: http.MethodGet, Path: "/ready"}); r.Status != http.StatusOK {
 		t.Fatalf("/ready before outage = %d %s", r.Status, r.Body)
@@ -183,7 +184,7 @@ func TestReadyNamesRedisWhileItIsDownAndRecovers(t *testing.T) {
 	if checks["redis"] != "unavailable" || checks["postgres"] != "ok" {
 		t.Fatalf("checks during outage = %v", checks)
 	}
-	if strings.Contains(string(r.Body), proxy.Addr()) || strings.Contains(string(r.Body), "redis://") {
+	if strings.Contains(string(r.Body), proxy.Addr) || strings.Contains(string(r.Body), "redis://") {
 		t.Errorf("/ready leaks the Redis address: %s", r.Body)
 	}
 

@@ -211,15 +211,6 @@ func ppNeverAccepted(t *testing.T, s *harness.Server, c ppCredential, when strin
 	return st
 }
 
-// ppRedisAddr is host:port of the Redis s uses.
-func ppRedisAddr(s *harness.Server) string {
-	addr := strings.TrimPrefix(s.Config.Redis.URL, "redis://")
-	if i := strings.LastIndex(addr, "/"); i >= 0 {
-		addr = addr[:i]
-	}
-	return addr
-}
-
 // ppCutOff is a pair of instances where b reaches Redis through a proxy
 // the test can cut, with a user's live token b accepts (keeper).
 type ppCutOff struct {
@@ -233,7 +224,7 @@ type ppCutOff struct {
 func ppStartCutOff(t *testing.T) *ppCutOff {
 	t.Helper()
 	a := harness.Start(t, ppFast(100*time.Millisecond))
-	addr := ppRedisAddr(a)
+	addr := redisAddr(t)
 	p := testenv.StartProxy(t, addr)
 	b := harness.Start(t, harness.SharedWith(a), ppBehindProxy(p))
 	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
@@ -349,7 +340,7 @@ func TestTheHotPathMakesNoRoundTrip(t *testing.T) {
 	s := harness.Start(t, ppFast(time.Second),
 		harness.WithConfig(func(c *config.Config) { c.Performance.RateLimit.Slack = 500_000 }),
 		harness.WithFx(fx.Provide(func() dial.Dialer { return d.Dial })))
-	redisAddr := ppRedisAddr(s)
+	rAddr := redisAddr(t)
 	pgAddr := "127.0.0.1:5432"
 	admin := s.AdminToken(t)
 	key := akCreate(t, s, admin, map[string]any{"name": "hot path"})
@@ -360,7 +351,7 @@ func TestTheHotPathMakesNoRoundTrip(t *testing.T) {
 			c.me(t, s)
 		}
 	}
-	count := func() (int64, int64) { return d.Writes(redisAddr), d.Writes(pgAddr) }
+	count := func() (int64, int64) { return d.Writes(rAddr), d.Writes(pgAddr) }
 
 	r0, p0 := count()
 	idle := time.Second

@@ -157,8 +157,8 @@ func TestRevocationsSurviveAFailoverToAnEmptyReplica(t *testing.T) {
 	t.Parallel()
 	harness.PostgresOnly(t, "Redis losing its memory; the embedded mode has no Redis (its restarts: TestEmbeddedRestartKeepsEverything)")
 	primary, replica := testenv.StartRedisServer(t), testenv.StartRedisServer(t)
-	proxy := startTCPProxy(t, primary.Addr)
-	a := harness.Start(t, harness.WithConfig(func(c *config.Config) { c.Redis.URL = "redis://" + proxy.Addr() + "/0" }))
+	proxy := testenv.StartProxy(t, primary.Addr)
+	a := harness.Start(t, harness.WithConfig(func(c *config.Config) { c.Redis.URL = "redis://" + proxy.Addr + "/0" }))
 	b := harness.Start(t, harness.SharedWith(a))
 	sc := rvRevokeEverything(t, a, b)
 

@@ -7,21 +7,27 @@ import (
 	"time"
 )
 
-// Proxy forwards TCP connections from a free loopback port to a target,
-// and can stop forwarding without closing anything (Cut), as a network
-// partition looks to both ends: bytes sent meanwhile are held, unanswered,
-// until Heal. Kill closes every connection, as CLIENT KILL or a restart
-// does.
+// Proxy forwards TCP connections from a free loopback port to a target
+// service, and plays the ways a link to it fails:
+//   - SetDown: an outage. Every connection is reset and new ones are
+//     refused until SetDown(false), so the service looks unreachable.
+//   - SetTarget: a failover. Open connections drop and new ones reach
+//     another server at the same address.
+//   - Cut: a partition. Nothing is forwarded and nothing is closed, so both
+//     ends wait for answers that do not come; the bytes sent meanwhile are
+//     held until Heal.
+//   - Kill: every connection closed, as CLIENT KILL or a restart does.
 type Proxy struct {
-	Addr   string
-	target string
-	ln     net.Listener
+	Addr string
+	ln   net.Listener
 
-	mu    sync.Mutex
-	cut   bool
-	heal  chan struct{} // closed by Heal
-	conns map[net.Conn]struct{}
-	out   map[net.Conn]struct{} // the connections to the target
+	mu     sync.Mutex
+	target string
+	down   bool
+	cut    bool
+	heal   chan struct{} // closed by Heal
+	conns  map[net.Conn]struct{}
+	out    map[net.Conn]struct{} // the connections to the target
 }
 
 // StartProxy starts a proxy to target and stops it when the test ends.
@@ -31,7 +37,10 @@ func StartProxy(t testing.TB, target string) *Proxy {
 	if err != nil {
 		t.Fatalf("proxy: listen: %v", err)
 	}
-	p := &Proxy{Addr: ln.Addr().String(), target: target, ln: ln, heal: make(chan struct{}), conns: map[net.Conn]struct{}{}, out: map[net.Conn]struct{}{}}
+	p := &Proxy{
+		Addr: ln.Addr().String(), ln: ln, target: target, heal: make(chan struct{}),
+		conns: map[net.Conn]struct{}{}, out: map[net.Conn]struct{}{},
+	}
 	go p.accept()
 	t.Cleanup(func() {
 		_ = ln.Close()
@@ -47,17 +56,28 @@ func (p *Proxy) accept() {
 		if err != nil {
 			return
 		}
-		out, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-		if err != nil {
+		p.mu.Lock()
+		down, target := p.down, p.target
+		p.mu.Unlock()
+		if down {
 			_ = in.Close()
 			continue
 		}
-		p.mu.Lock()
-		p.conns[in], p.conns[out], p.out[out] = struct{}{}, struct{}{}, struct{}{}
-		p.mu.Unlock()
-		go p.pipe(in, out)
-		go p.pipe(out, in)
+		go p.connect(in, target)
 	}
+}
+
+func (p *Proxy) connect(in net.Conn, target string) {
+	out, err := net.DialTimeout("tcp", target, 5*time.Second)
+	if err != nil {
+		_ = in.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns[in], p.conns[out], p.out[out] = struct{}{}, struct{}{}, struct{}{}
+	p.mu.Unlock()
+	go p.pipe(in, out)
+	go p.pipe(out, in)
 }
 
 // pipe copies from src to dst, holding what it read while the proxy is cut.
@@ -88,6 +108,24 @@ func (p *Proxy) waitHealed() {
 	if cut {
 		<-heal
 	}
+}
+
+// SetDown starts (true) or ends (false) an outage.
+func (p *Proxy) SetDown(down bool) {
+	p.mu.Lock()
+	p.down = down
+	p.mu.Unlock()
+	if down {
+		p.Kill()
+	}
+}
+
+// SetTarget sends new connections to target and drops the open ones.
+func (p *Proxy) SetTarget(target string) {
+	p.mu.Lock()
+	p.target = target
+	p.mu.Unlock()
+	p.Kill()
 }
 
 // Cut stops forwarding, closing nothing.
