@@ -345,6 +345,10 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	}))
 	tok := s.AdminToken(t)
 	proxy.SetDown(true)
+	// Within the lease after its last read of the revocation feed the
+	// instance can still prove its copy current (README: the hot path);
+	// once the lease has run out it must ask Redis, and fail closed.
+	time.Sleep(s.Config.Redis.RevocationLease + 50*time.Millisecond)
 	r := idMe(t, s, tok)
 	idWantStatus(t, r, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")
 	idWantStatus(t, s.Do(t, idLoginReq("admin", s.AdminPassword())), http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")
