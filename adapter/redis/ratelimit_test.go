@@ -162,47 +162,24 @@ func TestRateLimiterInstancesShareOneBudget(t *testing.T) {
 	}
 }
 
-// cmdCounter counts the commands a client sends, pipelines as one.
-type cmdCounter struct{ n atomic.Int64 }
-
-func (h *cmdCounter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-
-func (h *cmdCounter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		switch cmd.Name() {
-		case "hello", "client", "auth", "select", "ping":
-		default:
-			h.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (h *cmdCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 // Once the script is cached in Redis, a rate check is one EVALSHA.
 func TestRateLimiterAllowIsOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	rdb, prefix := testenv.Redis(t)
-	hook := &cmdCounter{}
+	hook := &testenv.CommandCounter{}
 	rdb.AddHook(hook)
 	l := newLimiter(t, rdb, prefix, 60, 100)
 	ctx := context.Background()
 	if _, err := l.Allow(ctx, "user:warm"); err != nil {
 		t.Fatal(err)
 	}
-	hook.n.Store(0)
+	hook.Reset()
 	for range 10 {
 		if _, err := l.Allow(ctx, "user:u1"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := hook.n.Load(); got != 10 {
+	if got := hook.Count(); got != 10 {
 		t.Errorf("10 checks sent %d commands, want 10", got)
 	}
 }

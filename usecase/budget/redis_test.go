@@ -158,29 +158,6 @@ func TestRedisDownIsUnavailable(t *testing.T) {
 	}
 }
 
-// cmdCount counts the commands a client sends (not its handshake).
-type cmdCount struct{ n atomic.Int64 }
-
-func (h *cmdCount) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-
-func (h *cmdCount) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		switch cmd.Name() {
-		case "hello", "client", "auth", "select", "ping":
-		default:
-			h.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-
-func (h *cmdCount) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 // BenchmarkLeasedAllow prices Leased.Allow against the real Redis and
 // reports the Redis commands (round trips) it sends per request, and the
 // share of requests allowed:
@@ -210,7 +187,7 @@ func BenchmarkLeasedAllow(b *testing.B) {
 			if err := redis.LoadScripts(context.Background(), rdb); err != nil {
 				b.Fatal(err)
 			}
-			cmds := &cmdCount{}
+			cmds := &testenv.CommandCounter{}
 			rdb.AddHook(cmds)
 			shared, err := redis.NewRateLimiter(rdb, prefix, c.s.PerMinute, c.s.Burst)
 			if err != nil {
@@ -245,7 +222,7 @@ func BenchmarkLeasedAllow(b *testing.B) {
 				}
 			}
 			if n := ops.Load(); n > 0 {
-				b.ReportMetric(float64(cmds.n.Load())/float64(n), "redis-cmds/op")
+				b.ReportMetric(float64(cmds.Count())/float64(n), "redis-cmds/op")
 				b.ReportMetric(float64(allowed.Load())/float64(n), "allowed/op")
 			}
 		})
